@@ -1,0 +1,50 @@
+"""Server settings: one frozen value, built from CLI flags and NIMBUS_* environment
+variables by the CLI and passed down — never imported as a global."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"NIMBUS_{name}", default)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9001
+    data_dir: Path = Path(".nimbus")
+    store: str = "sqlite"  # or a postgresql:// URL
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    isolation: str = "auto"  # auto | namespaces | process
+    keep_alive_s: float = 600.0  # idle environments are reaped after this long
+    account_concurrency: int = 1000
+    public_url: str = ""  # what functions use to call back (AWS_ENDPOINT_URL)
+    log_level: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "host": _env("HOST", cls.host),
+            "port": int(_env("PORT", str(cls.port))),
+            "data_dir": Path(_env("DATA_DIR", str(cls.data_dir))),
+            "store": _env("STORE", cls.store),
+            "region": _env("REGION", cls.region),
+            "account_id": _env("ACCOUNT_ID", cls.account_id),
+            "isolation": _env("ISOLATION", cls.isolation),
+            "keep_alive_s": float(_env("KEEP_ALIVE", str(cls.keep_alive_s))),
+            "account_concurrency": int(_env("ACCOUNT_CONCURRENCY", str(cls.account_concurrency))),
+            "public_url": _env("PUBLIC_URL", cls.public_url),
+            "log_level": _env("LOG_LEVEL", cls.log_level),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

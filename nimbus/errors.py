@@ -1,0 +1,107 @@
+"""One exception tree for everything a caller can get wrong or that can go wrong.
+
+Each class carries the AWS error type and HTTP status it maps to; the frontend turns
+them into wire format in exactly one place (``frontend/errors.py``).
+"""
+
+from __future__ import annotations
+
+
+class NimbusError(Exception):
+    """Base of every error Nimbus reports to a client."""
+
+    error_type: str = "ServiceException"
+    status: int = 500
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        # Extra top-level fields AWS puts in the error body (e.g. Reason for throttles).
+        self.fields = fields
+
+
+class InvalidParameterValueError(NimbusError):
+    error_type = "InvalidParameterValueException"
+    status = 400
+
+
+class InvalidRequestContentError(NimbusError):
+    error_type = "InvalidRequestContentException"
+    status = 400
+
+
+class ValidationError(NimbusError):
+    # botocore model-level validation failures (e.g. a name pattern) surface this way on AWS.
+    error_type = "ValidationException"
+    status = 400
+
+
+class ResourceNotFoundError(NimbusError):
+    error_type = "ResourceNotFoundException"
+    status = 404
+
+
+class ResourceConflictError(NimbusError):
+    error_type = "ResourceConflictException"
+    status = 409
+
+
+class ResourceInUseError(NimbusError):
+    error_type = "ResourceInUseException"
+    status = 400
+
+
+class PreconditionFailedError(NimbusError):
+    error_type = "PreconditionFailedException"
+    status = 412
+
+
+class CodeStorageExceededError(NimbusError):
+    error_type = "CodeStorageExceededException"
+    status = 400
+
+
+class RequestTooLargeError(NimbusError):
+    error_type = "RequestTooLargeException"
+    status = 413
+
+
+class TooManyRequestsError(NimbusError):
+    error_type = "TooManyRequestsException"
+    status = 429
+
+
+class UnsupportedMediaTypeError(NimbusError):
+    error_type = "UnsupportedMediaTypeException"
+    status = 415
+
+
+class ServiceError(NimbusError):
+    error_type = "ServiceException"
+    status = 500
+
+
+class ResourceNotReadyError(NimbusError):
+    error_type = "ResourceNotReadyException"
+    status = 502
+
+
+class InvalidRuntimeError(NimbusError):
+    error_type = "InvalidRuntimeException"
+    status = 502
+
+
+class ProvisionedConcurrencyConfigNotFoundError(NimbusError):
+    error_type = "ProvisionedConcurrencyConfigNotFoundException"
+    status = 404
+
+
+class SubnetIPAddressLimitReachedError(NimbusError):
+    error_type = "SubnetIPAddressLimitReachedException"
+    status = 502
+
+
+class RequestEntityTooLargeError(NimbusError):
+    # What AWS answers for a CreateFunction/UpdateFunctionCode body over the upload limit.
+    error_type = "RequestEntityTooLargeException"
+    status = 413

@@ -1,0 +1,61 @@
+"""What the HTTP handlers can call: built by the composition root, read from app state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from nimbus.control.functions import FunctionService
+from nimbus.errors import ResourceNotFoundError
+from nimbus.model.arn import LATEST
+from nimbus.model.function import FunctionConfig
+from nimbus.store.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from nimbus.dataplane.invoker import Invoker
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountLimit:
+    concurrent_executions: int
+    unreserved: int
+
+
+# publish(name, code_sha256, revision_id, description) -> the published version's config
+Publisher = Callable[[str, str | None, str | None, str], Awaitable[FunctionConfig]]
+VersionDeleter = Callable[[str, str], Awaitable[None]]
+AliasResolver = Callable[[str, str], Awaitable[str]]
+
+
+@dataclass(kw_only=True)
+class Services:
+    functions: FunctionService
+    blobs: BlobStore
+    invoker: Invoker | None = None
+    publish: Publisher | None = None
+    delete_version: VersionDeleter | None = None
+    # alias name -> version, for reads (GetFunction etc.); invoke routes by weights itself.
+    alias_version: AliasResolver | None = None
+    reserved_concurrency: Callable[[str], int | None] = lambda _name: None
+    account_limit: Callable[[], AccountLimit] = lambda: AccountLimit(
+        concurrent_executions=1000, unreserved=1000
+    )
+    extra: dict[str, Any] | None = None
+
+    @staticmethod
+    def of(request: Request) -> Services:
+        services: Services = request.app.state.services
+        return services
+
+    async def resolve_config(self, name: str, qualifier: str | None) -> FunctionConfig:
+        """The configuration a qualifier names: $LATEST, a version number or an alias."""
+        if qualifier is None or qualifier == LATEST or qualifier.isdigit():
+            return await self.functions.get_version(name, qualifier or LATEST)
+        if self.alias_version is None:
+            raise ResourceNotFoundError(
+                f"Function not found: {self.functions.arns.function(name, qualifier)}"
+            )
+        return await self.functions.get_version(name, await self.alias_version(name, qualifier))

@@ -1,0 +1,73 @@
+"""Values that cross the data plane <-> worker boundary for one invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentSpec:
+    """Everything a worker host needs to create one execution environment.
+
+    One spec describes one function version's configuration; every environment made from
+    it is interchangeable (that is what lets the assignment service reuse warm ones).
+    """
+
+    function_name: str
+    function_version: str  # "$LATEST" or "1", "2", ...
+    function_arn: str  # unqualified function ARN
+    runtime: str  # "python3.11", "nodejs20.x", "provided.al2023", ...
+    handler: str  # "app.handler"; unused by provided runtimes but still passed as _HANDLER
+    code_dir: Path  # extracted code, mounted read-only at /var/task
+    layer_dirs: tuple[Path, ...] = ()  # extracted layers, merged in order under /opt
+    memory_mb: int = 128
+    timeout_s: int = 3
+    ephemeral_storage_mb: int = 512
+    environment: Mapping[str, str] = field(default_factory=dict)  # the user's variables
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    endpoint_url: str = ""  # AWS_ENDPOINT_URL inside the function: this Nimbus
+    initialization_type: str = "on-demand"  # or "provisioned-concurrency"
+    # Identity of the configuration (RevisionId + code sha): environments built from an older
+    # configuration are retired when it changes.
+    config_key: str = ""
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvocationRequest:
+    request_id: str
+    payload: bytes
+    invoked_function_arn: str
+    deadline_ms: int  # epoch milliseconds after which the invocation times out
+    trace_id: str = ""
+    client_context: str | None = None  # base64 JSON as sent in X-Amz-Client-Context
+    cognito_identity: str | None = None
+    tail_logs: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvocationResult:
+    payload: bytes
+    # None on success; "Unhandled" when the function raised or the runtime failed.
+    function_error: str | None = None
+    log_tail: str = ""  # last lines of this invocation's log (START..REPORT), <= 4 KB
+    duration_ms: float = 0.0
+    billed_duration_ms: int = 0
+    init_duration_ms: float | None = None  # set on the invocation that paid the cold start
+    max_memory_used_mb: int = 0
+    # True when the environment must not be reused (timeout, crash, OOM, init failure).
+    environment_dead: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogEvent:
+    group: str
+    stream: str
+    timestamp_ms: int
+    message: str

@@ -1,0 +1,84 @@
+"""The runtime identifiers AWS Lambda lists, and which family each belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Runtimes AWS still accepts for creating functions (Python, Node.js, OS-only).
+PYTHON = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+NODEJS = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
+PROVIDED = ("provided.al2", "provided.al2023")
+SUPPORTED = PYTHON + NODEJS + PROVIDED
+
+# Identifiers AWS knows but no longer accepts on create/update ("deprecated").
+DEPRECATED = (
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "provided",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "java8",
+)
+# Known to AWS, supported there, but not a family Nimbus runs.
+OTHER = (
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "dotnet6",
+    "dotnet8",
+    "dotnet10",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "ruby4.0",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeInfo:
+    name: str
+    family: str  # "python" | "nodejs" | "provided"
+
+    @property
+    def needs_handler(self) -> bool:
+        return self.family != "provided"
+
+
+def family_of(runtime: str) -> str:
+    if runtime.startswith("python"):
+        return "python"
+    if runtime.startswith("nodejs"):
+        return "nodejs"
+    if runtime.startswith("provided"):
+        return "provided"
+    return "other"
+
+
+def is_known(runtime: str) -> bool:
+    return runtime in SUPPORTED or runtime in DEPRECATED or runtime in OTHER
+
+
+def probe_runnable(python_versions: tuple[str, ...], node_major: int | None) -> list[str]:
+    """Runtime identifiers runnable given the interpreters found on this host (pure)."""
+    runnable = [f"python{version}" for version in python_versions if f"python{version}" in PYTHON]
+    if node_major is not None:
+        runnable += [f"nodejs{node_major}.x"] if f"nodejs{node_major}.x" in NODEJS else []
+    return runnable + list(PROVIDED)

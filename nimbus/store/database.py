@@ -1,0 +1,50 @@
+"""Opening the store: an async SQLAlchemy engine over aiosqlite (default) or asyncpg."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from nimbus.store.schema import SCHEMA_VERSION, meta, metadata
+
+
+def database_url(store: str, data_dir: Path) -> str:
+    """``sqlite`` (the default) means a file under the data directory; a
+    ``postgresql://`` URL selects asyncpg."""
+    if store in ("", "sqlite"):
+        return f"sqlite+aiosqlite:///{data_dir / 'nimbus.db'}"
+    if store.startswith("postgresql://") or store.startswith("postgres://"):
+        return "postgresql+asyncpg://" + store.split("://", 1)[1]
+    return store
+
+
+async def open_engine(url: str) -> AsyncEngine:
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        # One writer at a time is SQLite's rule; a single pooled connection keeps writes
+        # serialised in-process instead of failing with "database is locked".
+        kwargs["pool_size"] = 1
+        kwargs["max_overflow"] = 0
+    engine = create_async_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            # WAL + synchronous=NORMAL survives a kill -9 of the server (the WAL is in the
+            # OS page cache once the commit returns); FULL would also survive power loss.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        row = (await conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema"))).first()
+        if row is None:
+            await conn.execute(meta.insert().values(key="schema", value=str(SCHEMA_VERSION)))
+    return engine

@@ -1,0 +1,39 @@
+"""The one relational schema, shared by SQLite (one node) and PostgreSQL (a cluster).
+
+Documents that are read and written whole (a version's configuration, tags) are stored as
+JSON text: the hot path never queries inside them, and one column keeps migrations cheap.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "nimbus_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+functions = sa.Table(
+    "functions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("tags", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("next_version", sa.Integer, nullable=False, default=1),
+)
+
+function_versions = sa.Table(
+    "function_versions",
+    metadata,
+    sa.Column("name", sa.String(64), sa.ForeignKey("functions.name"), primary_key=True),
+    # "$LATEST" or a decimal version number; numbers sort by `version_number`.
+    sa.Column("version", sa.String(16), primary_key=True),
+    sa.Column("version_number", sa.Integer, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),
+)

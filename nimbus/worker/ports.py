@@ -1,0 +1,61 @@
+"""The narrow interface between the data plane and a worker host.
+
+The data plane (assignment/placement) only ever talks to these protocols, so a worker host
+can live in this process (``worker.host.LocalWorkerHost``) or, later, on another machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from nimbus.model.invocation import (
+    EnvironmentSpec,
+    InvocationRequest,
+    InvocationResult,
+    LogEvent,
+)
+
+
+class Environment(Protocol):
+    """One execution environment: serves one invocation at a time."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def spec(self) -> EnvironmentSpec: ...
+
+    @property
+    def alive(self) -> bool:
+        """False once the environment has died or been destroyed; never reuse it then."""
+
+    async def invoke(self, request: InvocationRequest) -> InvocationResult:
+        """Run one invocation. Never raises for function-level failures: timeouts, crashes,
+        OOM and init errors come back as a result with ``function_error`` set and
+        ``environment_dead`` True."""
+
+    async def destroy(self) -> None:
+        """Kill the environment's processes and release its sandbox. Idempotent."""
+
+
+class WorkerHost(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None:
+        """Destroy every environment and stop helper processes (zygotes)."""
+
+    async def create_environment(self, spec: EnvironmentSpec) -> Environment:
+        """Cold start: create a sandbox and run the Init phase (import the handler).
+
+        An Init failure is not raised: the environment is returned, and its first invoke
+        reports the error (``Runtime.ImportModuleError`` etc.) as AWS does.
+        """
+
+    def runnable_runtimes(self) -> Sequence[str]:
+        """Runtime identifiers this host can run (interpreters present)."""
+
+
+class LogSink(Protocol):
+    def emit(self, events: Sequence[LogEvent]) -> None:
+        """Accept log events; must not block (buffer and write later)."""
