@@ -1,0 +1,27 @@
+"""An invocation as the frontend and the event poller hand it to the data plane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvokeCall:
+    function_name: str  # plain name (already parsed from a name/ARN)
+    qualifier: str | None = None  # None, "$LATEST", a version number or an alias
+    payload: bytes = b""
+    client_context: str | None = None  # base64 JSON (X-Amz-Client-Context)
+    tail_logs: bool = False
+    # Set by the event poller so that every retry of one event keeps its request id.
+    request_id: str | None = None
+    invocation_type: str = "RequestResponse"  # or "Event" (set by the async path)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvokeOutcome:
+    request_id: str
+    executed_version: str
+    payload: bytes
+    function_error: str | None = None  # "Unhandled" when the function failed
+    log_tail: str = ""  # already trimmed to 4 KB; base64 it for X-Amz-Log-Result
+    duration_ms: float = 0.0
