@@ -2,40 +2,48 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import shutil
-import subprocess
-import sys
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
-from nimbus.clock import SystemClock
+from nimbus.clock import SystemClock, system_random
 from nimbus.config import Settings
+from nimbus.control.concurrency import ConcurrencyService
 from nimbus.control.functions import FunctionService
+from nimbus.dataplane.assignment import Assignment
+from nimbus.dataplane.counting import Counting
+from nimbus.dataplane.invoker import Invoker, InvokerSettings
+from nimbus.dataplane.placement import HostSlot, Placement
+from nimbus.frontend import concurrency_api, invoke_api, logs_api
 from nimbus.frontend.app import build_asgi
 from nimbus.frontend.context import AccountLimit, Services
 from nimbus.model.arn import Arns
-from nimbus.runtimes import registry
+from nimbus.observability.logs import LogStore
+from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
 from nimbus.store.database import database_url, open_engine
 from nimbus.store.functions import FunctionRepository
+from nimbus.worker.ports import WorkerHost
 
 log = logging.getLogger(__name__)
 
+EXTRA_ROUTES = [*invoke_api.routes, *concurrency_api.routes, *logs_api.routes]
 
-def _node_major() -> int | None:
-    node = shutil.which("node")
-    if node is None:
-        return None
-    try:
-        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
-        return int(out.stdout.strip().lstrip("v").split(".")[0])
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
+
+def default_host_memory_mb() -> int:
+    """Most of the machine's memory, leaving room for Nimbus itself and the OS."""
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(1024, int(pages * 0.8) // (1024 * 1024))
+
+
+def build_local_host(*, settings: Settings, log_sink: LogStore, clock: SystemClock) -> WorkerHost:
+    from nimbus.worker.interim import InterimHost  # replaced when the worker host lands
+
+    return InterimHost()
 
 
 @dataclass(kw_only=True)
@@ -44,42 +52,101 @@ class Node:
 
     settings: Settings
     services: Services
-
-    async def close(self) -> None:
-        await self.services.functions.close()
+    assignment: Assignment
+    invoker: Invoker
 
 
 @asynccontextmanager
 async def open_node(settings: Settings) -> AsyncIterator[Node]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     clock = SystemClock()
-    engine = await open_engine(database_url(settings.store, settings.data_dir))
-    blobs = BlobStore(settings.data_dir / "code")
-    arns = Arns(region=settings.region, account=settings.account_id)
-    python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    runnable = registry.probe_runnable((python_version,), _node_major())
-    functions = FunctionService(
-        repo=FunctionRepository(engine),
-        blobs=blobs,
-        arns=arns,
-        clock=clock,
-        runnable_runtimes=lambda: runnable,
-    )
-    services = Services(
-        functions=functions,
-        blobs=blobs,
-        account_limit=lambda: AccountLimit(
-            concurrent_executions=settings.account_concurrency,
-            unreserved=settings.account_concurrency,
-        ),
-    )
-    node = Node(settings=settings, services=services)
-    await functions.resume_pending()
-    try:
-        yield node
-    finally:
-        await node.close()
-        await engine.dispose()
+    async with AsyncExitStack() as stack:
+        engine = await open_engine(database_url(settings.store, settings.data_dir))
+        stack.push_async_callback(engine.dispose)
+        blobs = BlobStore(settings.data_dir / "code")
+        arns = Arns(region=settings.region, account=settings.account_id)
+        logs = LogStore(engine)
+        logs.start()
+        stack.push_async_callback(logs.close)
+
+        host = build_local_host(settings=settings, log_sink=logs, clock=clock)
+        await host.start()
+        placement = Placement(
+            [
+                HostSlot(
+                    id="local",
+                    host=host,
+                    budget_mb=settings.host_memory_mb or default_host_memory_mb(),
+                )
+            ]
+        )
+        stack.push_async_callback(placement.close)
+        runnable = list(placement.runnable_runtimes())
+
+        functions = FunctionService(
+            repo=FunctionRepository(engine),
+            blobs=blobs,
+            arns=arns,
+            clock=clock,
+            runnable_runtimes=lambda: runnable,
+        )
+        stack.push_async_callback(functions.close)
+        counting = Counting(
+            clock=clock,
+            account_limit=settings.account_concurrency,
+            scale_limit=settings.scale_limit,
+            scale_window_s=settings.scale_window_s,
+        )
+        concurrency = ConcurrencyService(engine=engine, functions=functions, counting=counting)
+        await concurrency.load()
+        metrics = Metrics()
+        assignment = Assignment(
+            placement=placement,
+            clock=clock,
+            keep_alive_s=settings.keep_alive_s,
+            on_cold_start=counting.note_environment_start,
+        )
+        assignment.start()
+        stack.push_async_callback(assignment.close)
+        invoker = Invoker(
+            settings=InvokerSettings(
+                region=settings.region,
+                account_id=settings.account_id,
+                endpoint_url=settings.endpoint_url,
+            ),
+            functions=functions,
+            counting=counting,
+            assignment=assignment,
+            blobs=blobs,
+            metrics=metrics,
+            clock=clock,
+            random=system_random(),
+        )
+
+        async def on_function_change(name: str) -> None:
+            # New code or configuration: environments of the old one must not serve again.
+            invoker.forget(name)
+            assignment.retire(name)
+            if not await functions.exists(name):
+                await concurrency.forget(name)
+
+        functions.on_change(on_function_change)
+
+        services = Services(
+            functions=functions,
+            blobs=blobs,
+            invoker=invoker,
+            metrics=metrics,
+            concurrency=concurrency,
+            logs=logs,
+            reserved_concurrency=counting.reserved,
+            account_limit=lambda: AccountLimit(
+                concurrent_executions=counting.account_limit,
+                unreserved=counting.unreserved_limit,
+            ),
+        )
+        await functions.resume_pending()
+        yield Node(settings=settings, services=services, assignment=assignment, invoker=invoker)
 
 
 def build_app(settings: Settings) -> Starlette:
@@ -91,7 +158,4 @@ def build_app(settings: Settings) -> Starlette:
             yield
 
     placeholder = Services.__new__(Services)
-    return build_asgi(placeholder, lifespan=lifespan)
-
-
-__all__ = ["asyncio", "build_app", "open_node"]
+    return build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan)

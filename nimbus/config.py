@@ -23,6 +23,9 @@ class Settings:
     isolation: str = "auto"  # auto | namespaces | process
     keep_alive_s: float = 600.0  # idle environments are reaped after this long
     account_concurrency: int = 1000
+    scale_limit: int = 1000  # new environments per function per scale window (AWS: 1,000/10 s)
+    scale_window_s: float = 10.0
+    host_memory_mb: int = 0  # worker host memory budget; 0 = 80% of the machine
     public_url: str = ""  # what functions use to call back (AWS_ENDPOINT_URL)
     log_level: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
@@ -43,6 +46,9 @@ class Settings:
             "isolation": _env("ISOLATION", cls.isolation),
             "keep_alive_s": float(_env("KEEP_ALIVE", str(cls.keep_alive_s))),
             "account_concurrency": int(_env("ACCOUNT_CONCURRENCY", str(cls.account_concurrency))),
+            "scale_limit": int(_env("SCALE_LIMIT", str(cls.scale_limit))),
+            "scale_window_s": float(_env("SCALE_WINDOW", str(cls.scale_window_s))),
+            "host_memory_mb": int(_env("HOST_MEMORY_MB", str(cls.host_memory_mb))),
             "public_url": _env("PUBLIC_URL", cls.public_url),
             "log_level": _env("LOG_LEVEL", cls.log_level),
         }

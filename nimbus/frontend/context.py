@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
 
@@ -12,10 +12,19 @@ from nimbus.control.functions import FunctionService
 from nimbus.errors import ResourceNotFoundError
 from nimbus.model.arn import LATEST
 from nimbus.model.function import FunctionConfig
+from nimbus.model.invoke import InvokeCall
+from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
 
 if TYPE_CHECKING:
+    from nimbus.control.concurrency import ConcurrencyService
     from nimbus.dataplane.invoker import Invoker
+    from nimbus.observability.logs import LogStore
+
+
+class EventAcceptor(Protocol):
+    async def accept(self, call: InvokeCall) -> str:
+        """Durably queue an asynchronous invocation; returns its request id."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +44,10 @@ class Services:
     functions: FunctionService
     blobs: BlobStore
     invoker: Invoker | None = None
+    events: EventAcceptor | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    concurrency: ConcurrencyService | None = None
+    logs: LogStore | None = None
     publish: Publisher | None = None
     delete_version: VersionDeleter | None = None
     # alias name -> version, for reads (GetFunction etc.); invoke routes by weights itself.

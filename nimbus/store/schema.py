@@ -37,3 +37,21 @@ function_versions = sa.Table(
     sa.Column("version_number", sa.Integer, nullable=False),
     sa.Column("config", sa.Text, nullable=False),
 )
+
+log_events = sa.Table(
+    "log_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("log_group", sa.String(512), nullable=False),
+    sa.Column("log_stream", sa.String(512), nullable=False),
+    sa.Column("timestamp_ms", sa.BigInteger, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("log_events_group_id", "log_group", "id"),
+)
+
+function_concurrency = sa.Table(
+    "function_concurrency",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("reserved", sa.Integer, nullable=False),
+)

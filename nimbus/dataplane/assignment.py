@@ -1,0 +1,221 @@
+"""The Assignment Service: per-configuration pools of warm environments.
+
+``acquire`` hands out an idle environment of the right configuration or asks placement for a
+new one (a cold start); giving it back returns it to the pool unless it died, was retired by
+a configuration change, or the function was deleted. Idle environments are reaped after the
+keep-alive. Decisions come from ``pool_policy``; this module only acts on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from nimbus.clock import Clock
+from nimbus.dataplane import pool_policy
+from nimbus.dataplane.placement import Placement
+from nimbus.errors import TooManyRequestsError
+from nimbus.model.invocation import EnvironmentSpec
+from nimbus.worker.ports import Environment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class Tracked:
+    env: Environment
+    host_id: str
+    pool_key: str
+    function: str
+    memory_mb: int
+    last_used: float
+    provisioned: bool = False
+    busy: bool = False
+    retired: bool = False
+
+    def idle_view(self) -> pool_policy.IdleEnv:
+        return pool_policy.IdleEnv(
+            id=self.env.id,
+            host_id=self.host_id,
+            pool_key=self.pool_key,
+            memory_mb=self.memory_mb,
+            last_used=self.last_used,
+            provisioned=self.provisioned,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lease:
+    env: Environment
+    cold: bool
+
+
+class Assignment:
+    def __init__(
+        self,
+        *,
+        placement: Placement,
+        clock: Clock,
+        keep_alive_s: float,
+        on_cold_start: Callable[[str], None] = lambda _name: None,
+    ) -> None:
+        self._placement = placement
+        self._clock = clock
+        self._keep_alive_s = keep_alive_s
+        self._on_cold_start = on_cold_start
+        self._envs: dict[str, Tracked] = {}
+        self._idle: dict[str, dict[str, Tracked]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    @asynccontextmanager
+    async def acquire(self, spec: EnvironmentSpec) -> AsyncIterator[Lease]:
+        tracked, cold = self._take_idle(spec.config_key), False
+        if tracked is None:
+            tracked, cold = await self._cold_start(spec), True
+        tracked.busy = True
+        try:
+            yield Lease(env=tracked.env, cold=cold)
+        finally:
+            tracked.busy = False
+            tracked.last_used = self._clock.monotonic()
+            if tracked.env.alive and not tracked.retired:
+                self._idle.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
+            else:
+                self._spawn(self._destroy(tracked))
+
+    async def add_provisioned(self, spec: EnvironmentSpec) -> Environment:
+        """Create a pre-initialised environment kept warm outside the keep-alive."""
+        tracked = await self._cold_start(spec, provisioned=True)
+        tracked.last_used = self._clock.monotonic()
+        self._idle.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
+        return tracked.env
+
+    def retire(self, function: str, *, provisioned_too: bool = True) -> None:
+        """Stop reusing ``function``'s environments (its code or configuration changed, or it
+        was deleted): idle ones are destroyed now, busy ones when they are given back."""
+        for tracked in list(self._envs.values()):
+            if tracked.function != function or (tracked.provisioned and not provisioned_too):
+                continue
+            tracked.retired = True
+            if not tracked.busy:
+                self._remove_idle(tracked)
+                self._spawn(self._destroy(tracked))
+
+    def retire_provisioned(self, pool_key: str, count: int) -> None:
+        """Destroy up to ``count`` idle provisioned environments of ``pool_key``."""
+        for tracked in [t for t in self._envs.values() if t.pool_key == pool_key]:
+            if count <= 0:
+                break
+            if tracked.provisioned:
+                tracked.retired = True
+                count -= 1
+                if not tracked.busy:
+                    self._remove_idle(tracked)
+                    self._spawn(self._destroy(tracked))
+
+    def environments(self, function: str | None = None) -> list[Tracked]:
+        return [t for t in self._envs.values() if function is None or t.function == function]
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reaper
+        await asyncio.gather(*(self._destroy(t) for t in list(self._envs.values())))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _take_idle(self, pool_key: str) -> Tracked | None:
+        pool = self._idle.get(pool_key)
+        while pool:
+            chosen = pool_policy.pick_warm([t.idle_view() for t in pool.values()])
+            if chosen is None:
+                return None
+            tracked = pool.pop(chosen.id)
+            if tracked.env.alive:
+                return tracked
+            self._spawn(self._destroy(tracked))
+        return None
+
+    async def _cold_start(self, spec: EnvironmentSpec, *, provisioned: bool = False) -> Tracked:
+        self._on_cold_start(spec.function_name)
+        slot = self._placement.choose(spec.memory_mb)
+        if slot is None:
+            idle = [t.idle_view() for pool in self._idle.values() for t in pool.values()]
+            plan = pool_policy.evictions_for(self._placement.snapshots(), idle, spec.memory_mb)
+            if plan is None:
+                raise TooManyRequestsError(
+                    "Rate Exceeded. No worker host has memory for a new execution environment "
+                    f"of {spec.memory_mb} MB and no idle environment can be evicted.",
+                    Reason="ConcurrentInvocationLimitExceeded",
+                    retryAfterSeconds=1,
+                )
+            _host, victims = plan
+            for victim in victims:
+                tracked_victim = self._envs[victim.id]
+                self._remove_idle(tracked_victim)
+                await self._destroy(tracked_victim)
+            slot = self._placement.choose(spec.memory_mb)
+            if slot is None:  # pragma: no cover - the plan guaranteed room
+                raise TooManyRequestsError(
+                    "Rate Exceeded.", Reason="ConcurrentInvocationLimitExceeded"
+                )
+        env = await self._placement.create(slot, spec)
+        tracked = Tracked(
+            env=env,
+            host_id=slot.id,
+            pool_key=spec.config_key,
+            function=spec.function_name,
+            memory_mb=spec.memory_mb,
+            last_used=self._clock.monotonic(),
+            provisioned=provisioned,
+        )
+        self._envs[env.id] = tracked
+        return tracked
+
+    def _remove_idle(self, tracked: Tracked) -> None:
+        pool = self._idle.get(tracked.pool_key)
+        if pool is not None:
+            pool.pop(tracked.env.id, None)
+            if not pool:
+                del self._idle[tracked.pool_key]
+
+    async def _destroy(self, tracked: Tracked) -> None:
+        if self._envs.pop(tracked.env.id, None) is None:
+            return
+        try:
+            await tracked.env.destroy()
+        except Exception:  # a sandbox that fails to clean up must not take the server down
+            log.exception("destroying environment %s failed", tracked.env.id)
+        finally:
+            self._placement.release(tracked.host_id, tracked.memory_mb)
+
+    async def _reap_forever(self) -> None:
+        interval = max(0.05, min(self._keep_alive_s / 4, 5.0))
+        while True:
+            await self._clock.sleep(interval)
+            self.reap()
+
+    def reap(self) -> None:
+        idle = [t.idle_view() for pool in self._idle.values() for t in pool.values()]
+        for view in pool_policy.expired(
+            idle, now=self._clock.monotonic(), keep_alive_s=self._keep_alive_s
+        ):
+            tracked = self._envs.get(view.id)
+            if tracked is not None:
+                self._remove_idle(tracked)
+                self._spawn(self._destroy(tracked))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,174 @@
+"""The invoke path: resolve the version, take a concurrency lease, get an environment, run.
+
+    async with counting.lease(function)      -> 429 when over a limit
+      async with assignment.acquire(spec)    -> warm environment, or a cold start
+        await env.invoke(request)
+
+The hot path reads no database: configurations come from the function service's cache and
+environment specs are memoised per configuration.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from nimbus.clock import Clock, Random
+from nimbus.control.functions import FunctionService
+from nimbus.dataplane.assignment import Assignment
+from nimbus.dataplane.counting import Counting
+from nimbus.errors import ResourceConflictError, ResourceNotFoundError, ResourceNotReadyError
+from nimbus.model.arn import LATEST
+from nimbus.model.function import FunctionConfig
+from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, InvocationResult
+from nimbus.model.invoke import InvokeCall, InvokeOutcome
+from nimbus.observability.metrics import Metrics
+from nimbus.store.blobs import BlobStore
+
+# (function name, alias, draw in [0, 1)) -> the version the alias routes this call to.
+AliasRouter = Callable[[str, str, float], Awaitable[str]]
+# layer version ARN -> blob key of its content (still there after the layer is deleted).
+LayerBlobs = Callable[[str], Awaitable[str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvokerSettings:
+    region: str
+    account_id: str
+    endpoint_url: str
+
+
+def trace_id(now: float) -> str:
+    """An X-Ray trace header as Lambda passes it (Lambda-Runtime-Trace-Id)."""
+    return f"Root=1-{int(now):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+class Invoker:
+    def __init__(
+        self,
+        *,
+        settings: InvokerSettings,
+        functions: FunctionService,
+        counting: Counting,
+        assignment: Assignment,
+        blobs: BlobStore,
+        metrics: Metrics,
+        clock: Clock,
+        random: Random,
+    ) -> None:
+        self._settings = settings
+        self._functions = functions
+        self._counting = counting
+        self._assignment = assignment
+        self._blobs = blobs
+        self._metrics = metrics
+        self._clock = clock
+        self._random = random
+        self._specs: dict[str, EnvironmentSpec] = {}
+        self.route_alias: AliasRouter | None = None
+        self.layer_blob: LayerBlobs | None = None
+
+    async def resolve(self, name: str, qualifier: str | None) -> FunctionConfig:
+        if qualifier is None or qualifier == LATEST or qualifier.isdigit():
+            return await self._functions.get_version(name, qualifier or LATEST)
+        if self.route_alias is None:
+            raise ResourceNotFoundError(
+                f"Function not found: {self._functions.arns.function(name, qualifier)}"
+            )
+        version = await self.route_alias(name, qualifier, self._random.random())
+        return await self._functions.get_version(name, version)
+
+    async def invoke(self, call: InvokeCall) -> InvokeOutcome:
+        config = await self.resolve(call.function_name, call.qualifier)
+        self._check_state(config)
+        request_id = call.request_id or str(uuid.uuid4())
+        spec = await self.spec_for(config)
+        now = self._clock.now()
+        invoked_arn = self._functions.arns.function(config.name, call.qualifier)
+        request = InvocationRequest(
+            request_id=request_id,
+            payload=call.payload or b"{}",
+            invoked_function_arn=invoked_arn,
+            deadline_ms=int((now + config.timeout) * 1000),
+            trace_id=trace_id(now),
+            client_context=call.client_context,
+            tail_logs=call.tail_logs,
+        )
+        started = time.perf_counter()
+        try:
+            async with (
+                self._counting.lease(config.name),
+                self._assignment.acquire(spec) as lease,
+            ):
+                self._metrics.concurrency(config.name, self._counting.usage(config.name).in_flight)
+                self._metrics.account_concurrency(self._counting.usage().in_flight)
+                result: InvocationResult = await lease.env.invoke(request)
+        except Exception as exc:
+            self._metrics.failed_to_start(config.name, exc)
+            raise
+        self._metrics.invoked(
+            config.name,
+            duration_ms=result.duration_ms or (time.perf_counter() - started) * 1000,
+            error=result.function_error is not None,
+            cold=result.init_duration_ms is not None,
+        )
+        return InvokeOutcome(
+            request_id=request_id,
+            executed_version=config.version,
+            payload=result.payload,
+            function_error=result.function_error,
+            log_tail=result.log_tail,
+            duration_ms=result.duration_ms,
+        )
+
+    async def spec_for(
+        self, config: FunctionConfig, *, provisioned: bool = False
+    ) -> EnvironmentSpec:
+        key = config.code_key + (":provisioned" if provisioned else "")
+        spec = self._specs.get(key)
+        if spec is not None:
+            return spec
+        code_dir = await self._blobs.extracted(config.code_blob)
+        layer_dirs = []
+        for layer in config.layers:
+            if self.layer_blob is not None:
+                layer_dirs.append(await self._blobs.extracted(await self.layer_blob(layer.arn)))
+        spec = EnvironmentSpec(
+            function_name=config.name,
+            function_version=config.version,
+            function_arn=self._functions.arns.function(config.name),
+            runtime=config.runtime,
+            handler=config.handler,
+            code_dir=code_dir,
+            layer_dirs=tuple(layer_dirs),
+            memory_mb=config.memory_size,
+            timeout_s=config.timeout,
+            ephemeral_storage_mb=config.ephemeral_storage,
+            environment=dict(config.environment),
+            region=self._settings.region,
+            account_id=self._settings.account_id,
+            endpoint_url=self._settings.endpoint_url,
+            initialization_type="provisioned-concurrency" if provisioned else "on-demand",
+            config_key=config.code_key,
+        )
+        self._specs[key] = spec
+        return spec
+
+    def forget(self, name: str) -> None:
+        """Drop memoised specs of ``name`` (its configuration changed)."""
+        for key in [k for k in self._specs if k.startswith(f"{name}:")]:
+            del self._specs[key]
+
+    def _check_state(self, config: FunctionConfig) -> None:
+        if config.state == "Pending":
+            raise ResourceConflictError(
+                "The operation cannot be performed at this time. The function is currently in "
+                "the following state: Pending"
+            )
+        if config.state == "Failed":
+            raise ResourceNotReadyError(
+                f"The function {config.name} is in the Failed state: {config.state_reason}"
+            )

@@ -1,0 +1,137 @@
+"""Function logs, as CloudWatch Logs keeps them: log groups (/aws/lambda/NAME) of streams of
+events. Writers never wait for the database: events are buffered and flushed in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nimbus.model.invocation import LogEvent
+from nimbus.store.schema import log_events
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.1
+MAX_BUFFER = 100_000  # beyond this, drop the oldest rather than grow without bound
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredLogEvent:
+    id: int
+    group: str
+    stream: str
+    timestamp_ms: int
+    message: str
+
+
+class LogStore:
+    """Implements the worker's ``LogSink`` and answers log queries."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._buffer: list[LogEvent] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    def emit(self, events: Sequence[LogEvent]) -> None:
+        self._buffer.extend(events)
+        if len(self._buffer) > MAX_BUFFER:
+            dropped = len(self._buffer) - MAX_BUFFER
+            del self._buffer[:dropped]
+            log.warning("log buffer full: dropped %d events", dropped)
+        self._wake.set()
+
+    async def flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        rows = [
+            {
+                "log_group": e.group,
+                "log_stream": e.stream,
+                "timestamp_ms": e.timestamp_ms,
+                "message": e.message,
+            }
+            for e in batch
+        ]
+        async with self._engine.begin() as conn:
+            await conn.execute(log_events.insert(), rows)
+
+    async def query(
+        self,
+        group: str,
+        *,
+        after_id: int = 0,
+        start_ms: int | None = None,
+        stream: str | None = None,
+        contains: str | None = None,
+        limit: int = 1000,
+    ) -> list[StoredLogEvent]:
+        await self.flush()
+        query = (
+            sa.select(log_events)
+            .where(log_events.c.log_group == group, log_events.c.id > after_id)
+            .order_by(log_events.c.id)
+            .limit(limit)
+        )
+        if start_ms is not None:
+            query = query.where(log_events.c.timestamp_ms >= start_ms)
+        if stream is not None:
+            query = query.where(log_events.c.log_stream == stream)
+        if contains:
+            query = query.where(log_events.c.message.contains(contains, autoescape=True))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            StoredLogEvent(
+                id=row.id,
+                group=row.log_group,
+                stream=row.log_stream,
+                timestamp_ms=row.timestamp_ms,
+                message=row.message,
+            )
+            for row in rows
+        ]
+
+    async def streams(self, group: str) -> list[tuple[str, int, int]]:
+        """(stream, first timestamp, last timestamp) of each stream in ``group``."""
+        await self.flush()
+        query = (
+            sa.select(
+                log_events.c.log_stream,
+                sa.func.min(log_events.c.timestamp_ms),
+                sa.func.max(log_events.c.timestamp_ms),
+            )
+            .where(log_events.c.log_group == group)
+            .group_by(log_events.c.log_stream)
+            .order_by(log_events.c.log_stream)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(row[0], int(row[1]), int(row[2])) for row in rows]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            try:
+                await self.flush()
+            except Exception:  # a failed flush must not stop logging for good
+                log.exception("writing log events failed")
