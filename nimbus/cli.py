@@ -66,6 +66,88 @@ def server(
     )
 
 
+EndpointOption = Annotated[
+    str,
+    typer.Option("--endpoint", envvar="NIMBUS_ENDPOINT", help="The Nimbus server to talk to."),
+]
+
+
+@app.command()
+def invoke(
+    name: Annotated[str, typer.Argument(help="Function name or ARN (name:qualifier works).")],
+    payload: Annotated[str, typer.Option(help="JSON event.")] = "{}",
+    qualifier: Annotated[str | None, typer.Option(help="Version or alias.")] = None,
+    invocation_type: Annotated[
+        str, typer.Option(help="RequestResponse | Event | DryRun.")
+    ] = "RequestResponse",
+    tail: Annotated[bool, typer.Option(help="Print the log tail to stderr.")] = False,
+    endpoint: EndpointOption = "http://127.0.0.1:9001",
+) -> None:
+    """Invoke a function and print its response."""
+    import base64
+    import sys
+
+    import httpx
+
+    params = {"Qualifier": qualifier} if qualifier else {}
+    headers = {"X-Amz-Invocation-Type": invocation_type}
+    if tail:
+        headers["X-Amz-Log-Type"] = "Tail"
+    response = httpx.post(
+        f"{endpoint}/2015-03-31/functions/{name}/invocations",
+        content=payload.encode(),
+        params=params,
+        headers=headers,
+        timeout=960,
+    )
+    if tail and "x-amz-log-result" in response.headers:
+        sys.stderr.write(base64.b64decode(response.headers["x-amz-log-result"]).decode())
+    if response.status_code >= 400:
+        error_type = response.headers.get("x-amzn-errortype", "Error")
+        typer.echo(f"{error_type}: {response.json().get('message', response.text)}", err=True)
+        raise typer.Exit(1)
+    if response.content:
+        typer.echo(response.text)
+    if "x-amz-function-error" in response.headers:
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events.")
+    ] = False,
+    endpoint: EndpointOption = "http://127.0.0.1:9001",
+) -> None:
+    """Print a function's logs (log group /aws/lambda/NAME)."""
+    import time
+
+    import httpx
+
+    after = 0
+    with httpx.Client(timeout=30) as client:
+        while True:
+            response = client.get(f"{endpoint}/_nimbus/logs/{name}", params={"after": after})
+            if response.status_code >= 400:
+                typer.echo(response.text, err=True)
+                raise typer.Exit(1)
+            for event in response.json()["events"]:
+                after = event["id"]
+                typer.echo(event["message"].rstrip("\n"))
+            if not follow:
+                return
+            time.sleep(0.5)
+
+
+@app.command()
+def metrics(endpoint: EndpointOption = "http://127.0.0.1:9001") -> None:
+    """Print invocation metrics per function and for the account (JSON)."""
+    import httpx
+
+    typer.echo(httpx.get(f"{endpoint}/_nimbus/metrics", timeout=30).text)
+
+
 def main() -> None:
     app()
 
