@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -14,14 +14,18 @@ from nimbus.clock import SystemClock, system_random
 from nimbus.config import Settings
 from nimbus.control.concurrency import ConcurrencyService
 from nimbus.control.functions import FunctionService
+from nimbus.control.provisioned import ProvisionedService
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
 from nimbus.dataplane.invoker import Invoker, InvokerSettings
 from nimbus.dataplane.placement import HostSlot, Placement
-from nimbus.frontend import concurrency_api, invoke_api, logs_api
+from nimbus.errors import NimbusError
+from nimbus.frontend import concurrency_api, invoke_api, logs_api, provisioned_api
 from nimbus.frontend.app import build_asgi
 from nimbus.frontend.context import AccountLimit, Services
 from nimbus.model.arn import Arns
+from nimbus.model.function import FunctionConfig
+from nimbus.model.invocation import EnvironmentSpec
 from nimbus.observability.logs import LogStore
 from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
@@ -31,7 +35,12 @@ from nimbus.worker.ports import WorkerHost
 
 log = logging.getLogger(__name__)
 
-EXTRA_ROUTES = [*invoke_api.routes, *concurrency_api.routes, *logs_api.routes]
+EXTRA_ROUTES = [
+    *invoke_api.routes,
+    *concurrency_api.routes,
+    *provisioned_api.routes,
+    *logs_api.routes,
+]
 
 
 def default_host_memory_mb() -> int:
@@ -123,12 +132,35 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             random=system_random(),
         )
 
+        async def provisioned_spec(config: FunctionConfig) -> EnvironmentSpec:
+            return await invoker.spec_for(config, provisioned=True)
+
+        provisioned = ProvisionedService(
+            engine=engine,
+            functions=functions,
+            assignment=assignment,
+            counting=counting,
+            # Settings on an alias apply to its primary version; `services` is bound below.
+            resolve=lambda name, qualifier: services.resolve_config(name, qualifier),
+            build_spec=provisioned_spec,
+            clock=clock,
+        )
+        await provisioned.load()
+        stack.push_async_callback(provisioned.close)
+
         async def on_function_change(name: str) -> None:
-            # New code or configuration: environments of the old one must not serve again.
+            # New code or configuration: environments built from a configuration that is no
+            # longer current (or of a deleted function or version) must not serve again.
             invoker.forget(name)
-            assignment.retire(name)
+            current: set[str] = set()
+            for tracked in assignment.environments(name):
+                version = tracked.pool_key.split(":")[1]
+                with suppress(NimbusError):
+                    current.add((await functions.get_version(name, version)).code_key)
+            assignment.retire_where(lambda t: t.function != name or t.pool_key in current)
             if not await functions.exists(name):
                 await concurrency.forget(name)
+                await provisioned.forget(name)
 
         functions.on_change(on_function_change)
 
@@ -138,6 +170,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             invoker=invoker,
             metrics=metrics,
             concurrency=concurrency,
+            provisioned=provisioned,
             logs=logs,
             reserved_concurrency=counting.reserved,
             account_limit=lambda: AccountLimit(

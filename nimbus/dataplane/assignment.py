@@ -34,6 +34,7 @@ class Tracked:
     memory_mb: int
     last_used: float
     provisioned: bool = False
+    owner: str | None = None  # the provisioned-concurrency config that asked for it
     busy: bool = False
     retired: bool = False
 
@@ -91,35 +92,42 @@ class Assignment:
             else:
                 self._spawn(self._destroy(tracked))
 
-    async def add_provisioned(self, spec: EnvironmentSpec) -> Environment:
+    async def add_provisioned(self, spec: EnvironmentSpec, owner: str) -> Environment:
         """Create a pre-initialised environment kept warm outside the keep-alive."""
         tracked = await self._cold_start(spec, provisioned=True)
+        tracked.owner = owner
         tracked.last_used = self._clock.monotonic()
         self._idle.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
         return tracked.env
 
-    def retire(self, function: str, *, provisioned_too: bool = True) -> None:
-        """Stop reusing ``function``'s environments (its code or configuration changed, or it
-        was deleted): idle ones are destroyed now, busy ones when they are given back."""
+    def provisioned_counts(self, owner: str) -> tuple[int, int]:
+        """(allocated, available) provisioned environments of ``owner``."""
+        mine = [t for t in self._envs.values() if t.owner == owner and not t.retired]
+        alive = [t for t in mine if t.env.alive]
+        return len(alive), sum(1 for t in alive if not t.busy)
+
+    def retire_where(self, keep: Callable[[Tracked], bool]) -> None:
+        """Stop reusing every environment ``keep`` rejects (its configuration changed, its
+        function was deleted, its provisioned config removed): idle ones are destroyed now,
+        busy ones when they are given back."""
         for tracked in list(self._envs.values()):
-            if tracked.function != function or (tracked.provisioned and not provisioned_too):
+            if tracked.retired or keep(tracked):
                 continue
             tracked.retired = True
             if not tracked.busy:
                 self._remove_idle(tracked)
                 self._spawn(self._destroy(tracked))
 
-    def retire_provisioned(self, pool_key: str, count: int) -> None:
-        """Destroy up to ``count`` idle provisioned environments of ``pool_key``."""
-        for tracked in [t for t in self._envs.values() if t.pool_key == pool_key]:
-            if count <= 0:
-                break
-            if tracked.provisioned:
-                tracked.retired = True
-                count -= 1
-                if not tracked.busy:
-                    self._remove_idle(tracked)
-                    self._spawn(self._destroy(tracked))
+    def retire_owner(self, owner: str, count: int | None = None) -> None:
+        """Retire ``count`` (default: all) of ``owner``'s provisioned environments."""
+        chosen = {
+            t.env.id
+            for t in sorted(
+                (t for t in self._envs.values() if t.owner == owner and not t.retired),
+                key=lambda t: t.busy,  # idle ones first
+            )[: count if count is not None else None]
+        }
+        self.retire_where(lambda t: t.env.id not in chosen)
 
     def environments(self, function: str | None = None) -> list[Tracked]:
         return [t for t in self._envs.values() if function is None or t.function == function]

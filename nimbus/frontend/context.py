@@ -18,6 +18,7 @@ from nimbus.store.blobs import BlobStore
 
 if TYPE_CHECKING:
     from nimbus.control.concurrency import ConcurrencyService
+    from nimbus.control.provisioned import ProvisionedService
     from nimbus.dataplane.invoker import Invoker
     from nimbus.observability.logs import LogStore
 
@@ -47,6 +48,7 @@ class Services:
     events: EventAcceptor | None = None
     metrics: Metrics = field(default_factory=Metrics)
     concurrency: ConcurrencyService | None = None
+    provisioned: ProvisionedService | None = None
     logs: LogStore | None = None
     publish: Publisher | None = None
     delete_version: VersionDeleter | None = None

@@ -55,3 +55,12 @@ function_concurrency = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("reserved", sa.Integer, nullable=False),
 )
+
+provisioned_concurrency = sa.Table(
+    "provisioned_concurrency",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("qualifier", sa.String(128), primary_key=True),
+    sa.Column("requested", sa.Integer, nullable=False),
+    sa.Column("last_modified", sa.String(40), nullable=False),
+)
