@@ -1,0 +1,94 @@
+"""Cold start and warm invoke latency through the HTTP API (keep-alive client), Python no-op
+handler, default isolation. Also: 200 distinct functions cold-started concurrently.
+
+    python -m bench.invoke_latency [--cold 50] [--warm 2000] [--concurrent 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import deploy, report, summary
+from tests.support import NimbusServer
+
+
+def cold_and_warm(server: NimbusServer, cold: int, warm: int) -> dict[str, object]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        names = [f"cold-{i}" for i in range(cold)]
+        for name in names:
+            deploy(client, name)
+        deploy(client, "warm")
+        cold_ms = []
+        for name in names:
+            started = time.perf_counter()
+            response = client.post(f"/2015-03-31/functions/{name}/invocations", content=b"{}")
+            cold_ms.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200 and "x-amz-function-error" not in response.headers
+        client.post("/2015-03-31/functions/warm/invocations", content=b"{}")
+        warm_ms = []
+        deadline = time.monotonic() + 60
+        for _ in range(warm):
+            started = time.perf_counter()
+            response = client.post("/2015-03-31/functions/warm/invocations", content=b"{}")
+            warm_ms.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+            if time.monotonic() > deadline:
+                break
+    return {"cold_start": summary(cold_ms), "warm_invoke": summary(warm_ms)}
+
+
+async def concurrent_cold(server: NimbusServer, count: int) -> dict[str, object]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        for i in range(count):
+            deploy(client, f"burst-{i}", f"def handler(e, c):\n    return {{'id': {i}, 'e': e}}\n")
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+
+        async def one(i: int) -> tuple[bool, float]:
+            started = time.perf_counter()
+            response = await client.post(
+                f"/2015-03-31/functions/burst-{i}/invocations", content=f'{{"n": {i}}}'.encode()
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            ok = response.status_code == 200 and response.json() == {"id": i, "e": {"n": i}}
+            return ok, elapsed
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one(i) for i in range(count)))
+        wall = time.perf_counter() - started
+    return {
+        "concurrent_cold_starts": {
+            "functions": count,
+            "correct": sum(ok for ok, _ in results),
+            "wall_s": round(wall, 3),
+            **summary([ms for _, ms in results]),
+        }
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cold", type=int, default=50)
+    parser.add_argument("--warm", type=int, default=2000)
+    parser.add_argument("--concurrent", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
+        server.start()
+        try:
+            results = cold_and_warm(server, args.cold, args.warm)
+            if args.concurrent:
+                results.update(asyncio.run(concurrent_cold(server, args.concurrent)))
+        finally:
+            server.stop()
+    report("invoke_latency", results)
+
+
+if __name__ == "__main__":
+    main()
