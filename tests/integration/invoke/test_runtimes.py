@@ -36,9 +36,10 @@ set -eu
 API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
 while true; do
   HEADERS="$(mktemp)"
-  EVENT="$(curl -sS -D "$HEADERS" "$API/invocation/next" 2>/dev/null || wget -q -S -O - "$API/invocation/next")"
+  EVENT="$(curl -sS -D "$HEADERS" "$API/invocation/next")"
   ID="$(grep -i Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)"
-  curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"got\\": $EVENT, \\"handler\\": \\"$_HANDLER\\"}" >/dev/null
+  BODY="{\\"got\\": $EVENT, \\"handler\\": \\"$_HANDLER\\"}"
+  curl -sS -X POST "$API/invocation/$ID/response" -d "$BODY" >/dev/null
 done
 """
 
