@@ -8,11 +8,15 @@ from typing import Annotated
 
 import typer
 
+from nimbus.cli_layer import layer_app
 from nimbus.config import Settings
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Nimbus: AWS Lambda you can run yourself."
 )
+
+
+app.add_typer(layer_app, name="layer")
 
 
 @app.callback()

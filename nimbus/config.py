@@ -12,6 +12,12 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"NIMBUS_{name}", default)
 
 
+def _floats(text: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """``"0.2,0.4"`` -> (0.2, 0.4); empty means the default."""
+    parts = [part for part in text.replace(" ", "").split(",") if part]
+    return tuple(float(part) for part in parts) if parts else default
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -28,6 +34,14 @@ class Settings:
     host_memory_mb: int = 0  # worker host memory budget; 0 = 80% of the machine
     public_url: str = ""  # what functions use to call back (AWS_ENDPOINT_URL)
     log_level: str = "info"
+    # Asynchronous invocation (events/): delays before the retries after a function error
+    # (AWS: about 1 then 2 minutes), the exponential back-off after throttles and system
+    # errors (AWS: from 1 s up to 5 minutes), how many events run at once, and how long a
+    # claim on an event lasts before another poller may take it (longer than any timeout).
+    async_retry_delays_s: tuple[float, ...] = (60.0, 120.0)
+    async_backoff_s: tuple[float, float] = (1.0, 300.0)
+    async_concurrency: int = 64
+    async_claim_lease_s: float = 960.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -51,6 +65,14 @@ class Settings:
             "host_memory_mb": int(_env("HOST_MEMORY_MB", str(cls.host_memory_mb))),
             "public_url": _env("PUBLIC_URL", cls.public_url),
             "log_level": _env("LOG_LEVEL", cls.log_level),
+            "async_retry_delays_s": _floats(
+                _env("ASYNC_RETRY_DELAYS", ""), cls.async_retry_delays_s
+            ),
+            "async_backoff_s": _floats(_env("ASYNC_BACKOFF", ""), cls.async_backoff_s),
+            "async_concurrency": int(_env("ASYNC_CONCURRENCY", str(cls.async_concurrency))),
+            "async_claim_lease_s": float(
+                _env("ASYNC_CLAIM_LEASE", str(cls.async_claim_lease_s))
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -105,3 +105,98 @@ class RequestEntityTooLargeError(NimbusError):
     # What AWS answers for a CreateFunction/UpdateFunctionCode body over the upload limit.
     error_type = "RequestEntityTooLargeException"
     status = 413
+
+
+# --- Built-in queues (SQS) and topics (SNS) ----------------------------------------------
+# Their wire protocols (SQS JSON with x-amzn-query-error, SQS/SNS query XML) also carry the
+# legacy query error code, so each class names both.
+
+
+class QueryProtocolError(NimbusError):
+    """An SQS/SNS error: ``error_type`` is the modelled shape name, ``query_code`` the code
+    the query protocol (and SQS's x-amzn-query-error header) reports."""
+
+    status = 400
+    query_code: str = "InvalidParameterValue"
+    sender_fault: bool = True
+
+
+class SqsInvalidParameterError(QueryProtocolError):
+    error_type = "InvalidParameterValue"
+    query_code = "InvalidParameterValue"
+
+
+class SqsMissingParameterError(QueryProtocolError):
+    error_type = "MissingParameter"
+    query_code = "MissingParameter"
+
+
+class InvalidActionError(QueryProtocolError):
+    error_type = "InvalidAction"
+    query_code = "InvalidAction"
+
+
+class QueueDoesNotExistError(QueryProtocolError):
+    error_type = "QueueDoesNotExist"
+    query_code = "AWS.SimpleQueueService.NonExistentQueue"
+
+
+class QueueNameExistsError(QueryProtocolError):
+    error_type = "QueueNameExists"
+    query_code = "QueueAlreadyExists"
+
+
+class ReceiptHandleIsInvalidError(QueryProtocolError):
+    error_type = "ReceiptHandleIsInvalid"
+    query_code = "ReceiptHandleIsInvalid"
+
+
+class MessageNotInflightError(QueryProtocolError):
+    error_type = "MessageNotInflight"
+    query_code = "AWS.SimpleQueueService.MessageNotInflight"
+
+
+class InvalidAttributeNameError(QueryProtocolError):
+    error_type = "InvalidAttributeName"
+    query_code = "InvalidAttributeName"
+
+
+class InvalidAttributeValueError(QueryProtocolError):
+    error_type = "InvalidAttributeValue"
+    query_code = "InvalidAttributeValue"
+
+
+class EmptyBatchRequestError(QueryProtocolError):
+    error_type = "EmptyBatchRequest"
+    query_code = "AWS.SimpleQueueService.EmptyBatchRequest"
+
+
+class TooManyEntriesInBatchRequestError(QueryProtocolError):
+    error_type = "TooManyEntriesInBatchRequest"
+    query_code = "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"
+
+
+class BatchEntryIdsNotDistinctError(QueryProtocolError):
+    error_type = "BatchEntryIdsNotDistinct"
+    query_code = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
+
+
+class InvalidBatchEntryIdError(QueryProtocolError):
+    error_type = "InvalidBatchEntryId"
+    query_code = "AWS.SimpleQueueService.InvalidBatchEntryId"
+
+
+class UnsupportedOperationError(QueryProtocolError):
+    error_type = "UnsupportedOperation"
+    query_code = "AWS.SimpleQueueService.UnsupportedOperation"
+
+
+class TopicNotFoundError(QueryProtocolError):
+    error_type = "NotFound"
+    query_code = "NotFound"
+    status = 404
+
+
+class SnsInvalidParameterError(QueryProtocolError):
+    error_type = "InvalidParameter"
+    query_code = "InvalidParameter"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ def lam(server: NimbusServer) -> Any:
 @pytest.fixture
 def fname(request: pytest.FixtureRequest) -> str:
     """A function name unique to this test."""
-    base = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:40]
+    base = re.sub(r"[^a-zA-Z0-9-]", "-", request.node.name)[:40]
     return f"{base}-{next(_names)}"
 
 

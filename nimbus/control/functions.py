@@ -254,6 +254,12 @@ class FunctionService:
         )
         return await self._write_update(current, updated)
 
+    async def version_deleted(self, name: str, version: str) -> None:
+        """A published version was removed from the store: forget it and retire its
+        environments (the versions service calls this)."""
+        self._cache.pop((name, version), None)
+        await self._notify(name)
+
     async def delete(self, name: str) -> None:
         if not await self.exists(name):
             raise self._not_found(name, LATEST)

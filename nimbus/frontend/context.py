@@ -17,10 +17,16 @@ from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
 
 if TYPE_CHECKING:
+    from nimbus.control.aliases import AliasService
     from nimbus.control.concurrency import ConcurrencyService
+    from nimbus.control.event_config import EventConfigService
+    from nimbus.control.layers import LayerService
     from nimbus.control.provisioned import ProvisionedService
+    from nimbus.control.versions import VersionService
     from nimbus.dataplane.invoker import Invoker
     from nimbus.observability.logs import LogStore
+    from nimbus.queues.service import QueueService
+    from nimbus.queues.topics import TopicService
 
 
 class EventAcceptor(Protocol):
@@ -46,6 +52,9 @@ class Services:
     blobs: BlobStore
     invoker: Invoker | None = None
     events: EventAcceptor | None = None
+    event_configs: EventConfigService | None = None  # event-invoke-config API
+    queues: QueueService | None = None  # built-in SQS-compatible queues
+    topics: TopicService | None = None  # built-in SNS-compatible topics
     metrics: Metrics = field(default_factory=Metrics)
     concurrency: ConcurrencyService | None = None
     provisioned: ProvisionedService | None = None
@@ -54,6 +63,9 @@ class Services:
     delete_version: VersionDeleter | None = None
     # alias name -> version, for reads (GetFunction etc.); invoke routes by weights itself.
     alias_version: AliasResolver | None = None
+    versions: VersionService | None = None
+    aliases: AliasService | None = None
+    layers: LayerService | None = None
     reserved_concurrency: Callable[[str], int | None] = lambda _name: None
     account_limit: Callable[[], AccountLimit] = lambda: AccountLimit(
         concurrent_executions=1000, unreserved=1000

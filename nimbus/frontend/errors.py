@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from xml.sax.saxutils import escape
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nimbus.errors import NimbusError
+from nimbus.errors import NimbusError, QueryProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +47,36 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         headers={"X-Amzn-ErrorType": "ServiceException"},
         media_type="application/json",
     )
+
+
+# --- The built-in queues' and topics' protocols --------------------------------------------
+
+
+def _query_code(error: NimbusError) -> tuple[str, str]:
+    """(query error code, "Sender" | "Receiver") of any error, for the SQS/SNS protocols."""
+    if isinstance(error, QueryProtocolError):
+        return error.query_code, "Sender" if error.sender_fault else "Receiver"
+    code = error.error_type.removesuffix("Exception")
+    return code, "Sender" if error.status < 500 else "Receiver"
+
+
+def sqs_json_error(error: NimbusError) -> Response:
+    # SQS's JSON protocol: the modelled shape in __type, and the legacy query code in
+    # x-amzn-query-error, from which botocore picks the exception class.
+    code, fault = _query_code(error)
+    return Response(
+        orjson.dumps({"__type": f"com.amazonaws.sqs#{error.error_type}", "message": error.message}),
+        status_code=error.status,
+        headers={"x-amzn-query-error": f"{code};{fault}"},
+        media_type="application/x-amz-json-1.0",
+    )
+
+
+def query_xml_error(error: NimbusError, request_id: str) -> Response:
+    code, fault = _query_code(error)
+    body = (
+        f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
+        f"<Message>{escape(error.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return Response(body, status_code=error.status, media_type="text/xml")

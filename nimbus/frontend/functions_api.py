@@ -19,6 +19,7 @@ from nimbus.frontend import wire
 from nimbus.frontend.body import parse_json_object, read_limited
 from nimbus.frontend.context import Services
 from nimbus.model.arn import LATEST, FunctionRef, merge_qualifier, parse_function_ref
+from nimbus.model.function import FunctionConfig
 
 # A 50 MB zip is ~70 MB once base64-encoded in JSON (AWS's own bound: 69,905,067 bytes).
 MAX_CODE_REQUEST = 69_905_067
@@ -91,7 +92,7 @@ async def get_function(request: Request) -> Response:
     tags = await services.functions.tags(ref.name)
     location = f"{str(request.base_url).rstrip('/')}/_nimbus/code/{config.code_blob}.zip"
     body: dict[str, Any] = {
-        "Configuration": wire.function_configuration(config, services.functions.arns),
+        "Configuration": _configuration(services, config, qualifier),
         "Code": {"RepositoryType": "S3", "Location": location},
     }
     if tags:
@@ -107,7 +108,17 @@ async def get_function_configuration(request: Request) -> Response:
     ref = _ref(services, request)
     qualifier = merge_qualifier(ref, request.query_params.get("Qualifier"))
     config = await services.resolve_config(ref.name, qualifier)
-    return json_response(wire.function_configuration(config, services.functions.arns))
+    return json_response(_configuration(services, config, qualifier))
+
+
+def _configuration(
+    services: Services, config: FunctionConfig, qualifier: str | None
+) -> dict[str, Any]:
+    body = wire.function_configuration(config, services.functions.arns)
+    if qualifier is not None and qualifier != LATEST and not qualifier.isdigit():
+        # Read through an alias, AWS reports the alias ARN with the version it points to.
+        body["FunctionArn"] = services.functions.arns.function(config.name, qualifier)
+    return body
 
 
 async def list_functions(request: Request) -> Response:

@@ -50,12 +50,14 @@ def _client_context(raw: str | None) -> str | None:
             f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes (base64)."
         )
     try:
-        orjson.loads(base64.b64decode(raw, validate=True))
+        decoded = base64.b64decode(raw, validate=True)
+        orjson.loads(decoded)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequestContentError(
             "Client context must be base64-encoded JSON: could not decode it."
         ) from exc
-    return raw
+    # The runtime receives the JSON itself (Lambda-Runtime-Client-Context), as on AWS.
+    return decoded.decode()
 
 
 def tail(log: str) -> str:

@@ -46,7 +46,7 @@ class InvocationRequest:
     invoked_function_arn: str
     deadline_ms: int  # epoch milliseconds after which the invocation times out
     trace_id: str = ""
-    client_context: str | None = None  # base64 JSON as sent in X-Amz-Client-Context
+    client_context: str | None = None  # JSON text (X-Amz-Client-Context, decoded)
     cognito_identity: str | None = None
     tail_logs: bool = False
 

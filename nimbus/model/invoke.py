@@ -10,7 +10,7 @@ class InvokeCall:
     function_name: str  # plain name (already parsed from a name/ARN)
     qualifier: str | None = None  # None, "$LATEST", a version number or an alias
     payload: bytes = b""
-    client_context: str | None = None  # base64 JSON (X-Amz-Client-Context)
+    client_context: str | None = None  # JSON text (decoded X-Amz-Client-Context)
     tail_logs: bool = False
     # Set by the event poller so that every retry of one event keeps its request id.
     request_id: str | None = None

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from nimbus.model.function import LATEST, FunctionConfig, FunctionRecord
-from nimbus.store.schema import function_versions, functions
+from nimbus.store.schema import aliases, function_versions, functions
 
 
 def _version_number(version: str) -> int:
@@ -131,7 +131,9 @@ class FunctionRepository:
             )
 
     async def delete(self, name: str) -> None:
+        """Delete the function with all its versions and aliases, atomically."""
         async with self._engine.begin() as conn:
+            await conn.execute(aliases.delete().where(aliases.c.function == name))
             await conn.execute(function_versions.delete().where(function_versions.c.name == name))
             await conn.execute(functions.delete().where(functions.c.name == name))
 

@@ -64,3 +64,108 @@ provisioned_concurrency = sa.Table(
     sa.Column("requested", sa.Integer, nullable=False),
     sa.Column("last_modified", sa.String(40), nullable=False),
 )
+
+# --- Asynchronous invocation (events/) ---------------------------------------------------
+
+# One row per accepted async event until it is acknowledged (invoked successfully, or handed
+# to its failure destination / DLQ). A poller claims a row by setting claimed_by and a claim
+# expiry; a node that dies mid-invoke loses its claims when they expire.
+async_events = sa.Table(
+    "async_events",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # the request id answered with the 202
+    sa.Column("function", sa.String(64), nullable=False),
+    sa.Column("qualifier", sa.String(128), nullable=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("client_context", sa.Text, nullable=True),
+    sa.Column("enqueued_at", sa.Float, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("function_errors", sa.Integer, nullable=False, default=0),
+    sa.Column("backoffs", sa.Integer, nullable=False, default=0),
+    sa.Column("invokes", sa.Integer, nullable=False, default=0),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claim_expires_at", sa.Float, nullable=False, default=0.0),
+    sa.Column("last_response", sa.Text, nullable=True),  # JSON: the last function error seen
+    sa.Index("async_events_due", "next_attempt_at", "claim_expires_at"),
+)
+
+event_invoke_configs = sa.Table(
+    "event_invoke_configs",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("qualifier", sa.String(128), primary_key=True),  # "$LATEST" when unqualified
+    sa.Column("config", sa.Text, nullable=False),  # JSON document, read and written whole
+)
+
+# --- Built-in queues (queues/, SQS-compatible) and topics (SNS-compatible) ----------------
+
+sqs_queues = sa.Table(
+    "sqs_queues",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("attributes", sa.Text, nullable=False),  # JSON: settable attributes
+    sa.Column("tags", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("modified_at", sa.Float, nullable=False),
+)
+
+sqs_messages = sa.Table(
+    "sqs_messages",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("queue", sa.String(80), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attributes", sa.Text, nullable=False),  # JSON: message attributes
+    sa.Column("sent_at", sa.Float, nullable=False),
+    sa.Column("visible_at", sa.Float, nullable=False),
+    sa.Column("receive_count", sa.Integer, nullable=False, default=0),
+    sa.Column("first_receive_at", sa.Float, nullable=True),
+    sa.Index("sqs_messages_queue_seq", "queue", "seq"),
+)
+
+sns_topics = sa.Table(
+    "sns_topics",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("attributes", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+sns_subscriptions = sa.Table(
+    "sns_subscriptions",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("topic", sa.String(256), nullable=False),
+    sa.Column("protocol", sa.String(16), nullable=False),
+    sa.Column("endpoint", sa.String(512), nullable=False),
+    sa.Column("attributes", sa.Text, nullable=False),
+)
+
+# --- Aliases and layers (control/) ---------------------------------------------------------
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+)
+
+layers = sa.Table(
+    "layers",
+    metadata,
+    sa.Column("name", sa.String(140), primary_key=True),
+    # Version numbers are never reused, even after every version is deleted.
+    sa.Column("next_version", sa.Integer, nullable=False),
+)
+
+layer_versions = sa.Table(
+    "layer_versions",
+    metadata,
+    sa.Column("name", sa.String(140), sa.ForeignKey("layers.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("policy", sa.Text, nullable=True),
+)

@@ -24,7 +24,7 @@ def invoke_status(lam: Any, name: str, payload: dict[str, Any]) -> str:
         call(lam, name, payload)
         return "ok"
     except ClientError as exc:
-        return f"{exc.response['Error']['Code']}:{exc.response['Error'].get('Reason', '')}"
+        return f"{exc.response['Error']['Code']}:{exc.response.get('Reason', '')}"
 
 
 def test_reserved_zero_throttles_with_reason(lam: Any, fname: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.invoke.helpers import call, deploy
+from tests.support import NimbusServer
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="namespaces isolation needs root")
 
@@ -21,23 +22,28 @@ def handler(event, context):
     except OSError:
         code_writable = False
     try:
-        os.listdir('/root')
-        sees_root_home = True
+        open('/etc/shadow').read()
+        reads_shadow = True
     except OSError:
-        sees_root_home = False
+        reads_shadow = False
     return {"uid": os.getuid(), "pids": pids, "code_writable": code_writable,
-            "sees_root_home": sees_root_home, "host_pid_1": open('/proc/1/cmdline').read()}
+            "reads_shadow": reads_shadow, "tmp": os.listdir('/tmp'),
+            "sees_host_data": os.path.exists(event["data_dir"])}
 """
 
 
-def test_function_sees_only_itself_and_cannot_write_code(lam: Any, fname: str) -> None:
+def test_function_sees_only_itself_and_cannot_write_code(
+    lam: Any, server: NimbusServer, fname: str
+) -> None:
     deploy(lam, fname, PROBE)
-    response, out = call(lam, fname, {})
+    response, out = call(lam, fname, {"data_dir": str(server.data_dir)})
     assert "FunctionError" not in response, out
     assert out["uid"] != 0
     assert max(out["pids"]) < 100, out["pids"]  # a fresh pid namespace, not the host's
     assert out["code_writable"] is False
-    assert out["sees_root_home"] is False
+    assert out["reads_shadow"] is False
+    assert out["tmp"] == []  # a private /tmp, not the host's
+    assert out["sees_host_data"] is False
 
 
 def test_memory_limit_is_enforced_and_host_survives(lam: Any, fname: str) -> None:

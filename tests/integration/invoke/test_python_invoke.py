@@ -173,7 +173,7 @@ def test_update_code_retires_old_environments(lam: Any, fname: str) -> None:
     )
     lam.get_waiter("function_updated_v2").wait(FunctionName=fname, WaiterConfig={"Delay": 1})
     assert call(lam, fname, {})[1] == "v2"
-    lam.update_function_configuration(FunctionName=fname, Environment={"Variables": {"X": "1"}})
+    lam.update_function_configuration(FunctionName=fname, Environment={"Variables": {"XX": "1"}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=fname, WaiterConfig={"Delay": 1})
     assert call(lam, fname, {})[1] == "v2"
 

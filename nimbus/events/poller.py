@@ -1,0 +1,313 @@
+"""The poller pool: runs claimed async events through the invoker (the same path as sync
+invokes), then acts on the retry policy's decision.
+
+    claim (lease with expiry) -> too old? -> invoker.invoke(request_id=event id, Event)
+      success          -> OnSuccess destination, delete
+      function error   -> reschedule after a delay, spending an attempt
+      throttle/system  -> reschedule with back-off, spending no attempt
+      exhausted / aged -> OnFailure destination and DLQ, delete
+
+Each outcome is written before the event is let go; a crash in between means the claim
+expires and the event runs again: at least once, as AWS promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from nimbus.clock import Clock
+from nimbus.dataplane.ports import InvokerPort
+from nimbus.errors import NimbusError, ResourceNotFoundError, TooManyRequestsError
+from nimbus.events import policy
+from nimbus.events.destinations import Destinations
+from nimbus.events.records import (
+    Response,
+    dead_letter_attributes,
+    error_message,
+    invocation_record,
+)
+from nimbus.model.arn import LATEST, Arns
+from nimbus.model.async_event import AsyncEvent
+from nimbus.model.event_config import EffectiveEventConfig
+from nimbus.model.invoke import InvokeCall
+from nimbus.store.async_events import AsyncEventRepository
+from nimbus.store.group_commit import GroupCommit
+
+log = logging.getLogger(__name__)
+
+# (function, qualifier) -> the function's DeadLetterConfig target, if any
+DeadLetterLookup = Callable[[str, str | None], Awaitable[str | None]]
+
+
+class ConfigPort(Protocol):
+    def effective(self, function: str, qualifier: str | None) -> EffectiveEventConfig: ...
+
+
+class EventPoller:
+    def __init__(
+        self,
+        *,
+        repo: AsyncEventRepository,
+        commit: GroupCommit,
+        invoker: InvokerPort,
+        configs: ConfigPort,
+        destinations: Destinations,
+        dead_letter: DeadLetterLookup,
+        arns: Arns,
+        retry: policy.RetrySettings,
+        clock: Clock,
+        concurrency: int = 64,
+        lease_s: float = 960.0,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._repo = repo
+        self._commit = commit
+        self._invoker = invoker
+        self._configs = configs
+        self._destinations = destinations
+        self._dead_letter = dead_letter
+        self._arns = arns
+        self._retry = retry
+        self._clock = clock
+        self._concurrency = max(1, concurrency)
+        self._backlog = self._concurrency * 4
+        self.lease_s = lease_s
+        self._poll_interval_s = poll_interval_s
+        self.node_id = f"node-{uuid.uuid4()}"
+        self._ready: deque[AsyncEvent] = deque()
+        self._reserved = 0
+        self._running: set[asyncio.Task[None]] = set()
+        self._dispatch_wake = asyncio.Event()
+        self._claim_wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+        self.processed = 0
+
+    # --- hand-over from accept -------------------------------------------------------------
+
+    def reserve(self) -> bool:
+        """Room for one more event in memory? If so it is counted until ``push``."""
+        if len(self._ready) + len(self._running) + self._reserved >= self._backlog:
+            return False
+        self._reserved += 1
+        return True
+
+    def unreserve(self) -> None:
+        self._reserved -= 1
+
+    def push(self, event: AsyncEvent) -> None:
+        """An event this node already claimed (and committed)."""
+        self._reserved -= 1
+        self._ready.append(event)
+        self._dispatch_wake.set()
+
+    def poke(self) -> None:
+        """There are unclaimed events in the store."""
+        self._claim_wake.set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, release_stale_claims: bool) -> None:
+        if release_stale_claims:
+            released = await self._repo.release_all()
+            if released:
+                log.info("released %d async events claimed before a restart", released)
+        self._loops = [
+            asyncio.create_task(self._dispatch_forever(), name="events-dispatch"),
+            asyncio.create_task(self._claim_forever(), name="events-claim"),
+        ]
+
+    async def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for task in [*self._loops, *self._running]:
+            task.cancel()
+        for task in [*self._loops, *self._running]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        # Events still claimed by this node stay in the store; SQLite releases them at the
+        # next start, PostgreSQL when their claims expire.
+
+    # --- loops -----------------------------------------------------------------------------
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            while self._ready and len(self._running) < self._concurrency:
+                event = self._ready.popleft()
+                task = asyncio.create_task(self._process_safely(event))
+                self._running.add(task)
+                task.add_done_callback(self._done)
+            self._dispatch_wake.clear()
+            await self._dispatch_wake.wait()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self.processed += 1
+        self._dispatch_wake.set()
+        if not self._ready:
+            self._claim_wake.set()
+
+    async def _claim_forever(self) -> None:
+        while True:
+            room = self._backlog - len(self._ready) - len(self._running) - self._reserved
+            claimed: list[AsyncEvent] = []
+            if room > 0:
+                try:
+                    claimed = await self._repo.claim(
+                        node=self.node_id, now=self._clock.now(), lease_s=self.lease_s, limit=room
+                    )
+                except Exception:
+                    log.exception("claiming async events failed")
+                for event in claimed:
+                    self._ready.append(event)
+                if claimed:
+                    self._dispatch_wake.set()
+            if claimed and len(claimed) >= room:
+                await asyncio.sleep(0)
+                continue
+            self._claim_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._claim_wake.wait(), self._poll_interval_s)
+
+    def _wake_at(self, at: float) -> None:
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, at - self._clock.now())
+        timer = loop.call_later(delay, self._claim_wake.set)
+        self._timers.add(timer)
+        loop.call_later(delay + 0.01, self._timers.discard, timer)
+
+    # --- one event -------------------------------------------------------------------------
+
+    async def _process_safely(self, event: AsyncEvent) -> None:
+        try:
+            await self.process(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Leave the row claimed: the claim expires and the event is tried again.
+            log.exception("processing async event %s failed", event.id)
+
+    async def process(self, event: AsyncEvent) -> None:
+        config = self._configs.effective(event.function, event.qualifier)
+        last = Response.from_json(event.last_response) if event.last_response else None
+        if policy.too_old(
+            now=self._clock.now(),
+            enqueued_at=event.enqueued_at,
+            max_event_age_s=config.maximum_event_age_s,
+        ):
+            await self._discard(event, config, "EventAgeExceeded", last, event.invokes)
+            return
+        response: Response | None = None
+        kind: policy.OutcomeKind
+        try:
+            outcome = await self._invoker.invoke(
+                InvokeCall(
+                    function_name=event.function,
+                    qualifier=event.qualifier,
+                    payload=event.payload,
+                    client_context=event.client_context,
+                    request_id=event.id,
+                    invocation_type="Event",
+                )
+            )
+            kind = "function_error" if outcome.function_error else "success"
+            response = Response(
+                executed_version=outcome.executed_version,
+                function_error=outcome.function_error,
+                payload=outcome.payload,
+            )
+        except TooManyRequestsError:
+            kind = "throttle"
+        except ResourceNotFoundError as exc:
+            # The function (or its alias/version) is gone, and its settings with it.
+            log.warning("async event %s dropped: %s", event.id, exc.message)
+            await self._commit.write(self._repo.delete(event.id))
+            return
+        except NimbusError as exc:
+            log.info("async event %s: system error %s", event.id, exc.message)
+            kind = "system_error"
+        except Exception:
+            log.exception("async event %s: system error", event.id)
+            kind = "system_error"
+        invokes = event.invokes + (1 if response is not None else 0)
+        decision = policy.decide(
+            policy.Attempt(
+                outcome=kind,
+                now=self._clock.now(),
+                enqueued_at=event.enqueued_at,
+                function_errors=event.function_errors,
+                backoffs=event.backoffs,
+                max_retry_attempts=config.maximum_retry_attempts,
+                max_event_age_s=config.maximum_event_age_s,
+            ),
+            self._retry,
+        )
+        if isinstance(decision, policy.Deliver):
+            if config.on_success is not None:
+                await self._destinations.send(
+                    config.on_success, self._record(event, "Success", response, invokes)
+                )
+            await self._commit.write(self._repo.delete(event.id))
+        elif isinstance(decision, policy.RetryAt):
+            retry = dataclasses.replace(
+                event,
+                next_attempt_at=decision.at,
+                function_errors=event.function_errors + (1 if decision.function_error else 0),
+                backoffs=0 if decision.function_error else event.backoffs + 1,
+                invokes=invokes,
+                last_response=response.to_json() if response is not None else event.last_response,
+            )
+            await self._commit.write(self._repo.reschedule(retry))
+            self._wake_at(decision.at)
+        else:
+            await self._discard(event, config, decision.condition, response or last, invokes)
+
+    async def _discard(
+        self,
+        event: AsyncEvent,
+        config: EffectiveEventConfig,
+        condition: str,
+        response: Response | None,
+        invokes: int,
+    ) -> None:
+        # AWS sends to the on-failure destination and to the dead-letter queue, when both
+        # are configured ("in addition to or instead of a dead-letter queue").
+        if config.on_failure is not None:
+            await self._destinations.send(
+                config.on_failure, self._record(event, condition, response, invokes)
+            )
+        target = await self._dead_letter(event.function, event.qualifier)
+        if target is not None:
+            fallback = "Event age exceeded" if condition == "EventAgeExceeded" else condition
+            await self._destinations.send(
+                target,
+                event.payload or b"{}",
+                dead_letter_attributes(
+                    request_id=event.id,
+                    error_code=response.status_code if response is not None else 429,
+                    error_message=error_message(response, fallback),
+                ),
+            )
+        if config.on_failure is None and target is None:
+            log.info("async event %s discarded (%s)", event.id, condition)
+        await self._commit.write(self._repo.delete(event.id))
+
+    def _record(
+        self, event: AsyncEvent, condition: str, response: Response | None, invokes: int
+    ) -> bytes:
+        return invocation_record(
+            request_id=event.id,
+            function_arn=self._arns.function(event.function, event.qualifier or LATEST),
+            condition=condition,
+            approximate_invoke_count=invokes,
+            request_payload=event.payload,
+            response=response,
+            now=self._clock.now(),
+        )

@@ -1,0 +1,55 @@
+"""Request parameters shared by the version, alias and layer route tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError
+from nimbus.frontend.body import parse_json_object, read_limited
+from nimbus.frontend.context import Services
+from nimbus.model.arn import parse_function_ref
+
+# A 50 MB zip is ~70 MB once base64-encoded in JSON (AWS's own bound: 69,905,067 bytes).
+MAX_CODE_REQUEST = 69_905_067
+MAX_REQUEST = 6 * 1024 * 1024
+
+
+async def json_body(request: Request, limit: int = MAX_REQUEST) -> dict[str, Any]:
+    raw = await read_limited(
+        request,
+        limit,
+        RequestEntityTooLargeError(
+            f"Request must be smaller than {limit} bytes for the "
+            f"{request.scope.get('route_name', 'this')} operation"
+        ),
+    )
+    return parse_json_object(raw)
+
+
+def function_name(services: Services, request: Request) -> str:
+    """The unqualified function a path names (name, partial or full ARN)."""
+    ref = parse_function_ref(request.path_params["name"], allow_qualifier=False)
+    services.functions.arns.check_owner(ref)
+    return ref.name
+
+
+def max_items(request: Request, *, default: int, high: int) -> int:
+    raw = request.query_params.get("MaxItems")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        raise InvalidParameterValueError(f"MaxItems must be an integer between 1 and {high}.")
+    return int(raw)
+
+
+def marker(request: Request) -> str | None:
+    return request.query_params.get("Marker") or None
+
+
+def optional_string(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameterValueError(f"{key} must be a string.")
+    return value

@@ -1,0 +1,1 @@
+"""Nimbus's Python runtime interface client (standard library only; runs in the sandbox)."""

@@ -1,0 +1,210 @@
+"""Per-environment cgroups, on cgroup v1 (one hierarchy per controller) or v2 (unified).
+
+Each host makes a parent ``nimbus-<host id>`` under its own process's cgroup (so it stays
+inside whatever limits the machine already puts on Nimbus), and one child per environment:
+memory limit = MemorySize (no swap), a pids limit, and after Init a CPU quota proportional to
+memory (1,769 MB = one vCPU, as AWS documents). The memory peak of the cgroup is not used
+for "Max Memory Used": pages shared with the zygote are not charged to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ROOT = Path("/sys/fs/cgroup")
+V1_CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
+MB_PER_VCPU = 1769
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvCgroup:
+    dirs: tuple[Path, ...]  # every directory made for this environment
+    memory_dir: Path
+    pids_dir: Path
+    cpu_dir: Path
+    v2: bool
+
+    @property
+    def procs_files(self) -> tuple[str, ...]:
+        return tuple(str(d / "cgroup.procs") for d in self.dirs)
+
+
+def cpu_quota_us(memory_mb: int, cpus: int) -> int:
+    """Quota per CPU_PERIOD_US for a function of ``memory_mb``: 1,769 MB = 1 vCPU (pure)."""
+    share = min(memory_mb / MB_PER_VCPU, float(cpus))
+    return max(1000, int(share * CPU_PERIOD_US))
+
+
+def _own_cgroup(controller: str | None) -> str:
+    """This process's cgroup path for a v1 controller, or the unified one (None)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller is None and controllers == "":
+            return path
+        if controller is not None and controller in controllers.split(","):
+            return path
+    return "/"
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+class Cgroups:
+    """Creates, limits, inspects and removes environment cgroups for one host."""
+
+    def __init__(self, *, v2: bool, parents: dict[str, Path]) -> None:
+        self._v2 = v2
+        self._parents = parents  # controller ("unified" on v2) -> this host's parent dir
+
+    @classmethod
+    def open(cls, host_id: str) -> Cgroups | None:
+        """The host's cgroup parents, or None (logged) when cgroups cannot be managed here."""
+        try:
+            if (ROOT / "cgroup.controllers").exists():
+                return cls._open_v2(host_id)
+            if all((ROOT / c).is_dir() for c in V1_CONTROLLERS):
+                parents = {}
+                for controller in V1_CONTROLLERS:
+                    own = _own_cgroup(controller).lstrip("/")
+                    parent = ROOT / controller / own / f"nimbus-{host_id}"
+                    parent.mkdir(exist_ok=True)
+                    parents[controller] = parent
+                return cls(v2=False, parents=parents)
+        except OSError as exc:
+            log.warning("cgroups unavailable (%s): memory, pids and CPU are not limited", exc)
+            return None
+        log.warning("no cgroup v1 or v2 controllers found: memory, pids and CPU are not limited")
+        return None
+
+    @classmethod
+    def _open_v2(cls, host_id: str) -> Cgroups:
+        base = ROOT / _own_cgroup(None).lstrip("/")
+        wanted = {"memory", "pids", "cpu"}
+        enabled = set((base / "cgroup.subtree_control").read_text().split())
+        if not wanted <= enabled:
+            try:
+                _write(base / "cgroup.subtree_control", "+memory +pids +cpu")
+            except OSError:
+                # "No internal processes": a cgroup with members cannot delegate controllers.
+                # Move this cgroup's processes into a leaf first, as container inits do.
+                leaf = base / "nimbus-leaf"
+                leaf.mkdir(exist_ok=True)
+                for pid in (base / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        _write(leaf / "cgroup.procs", pid)
+                _write(base / "cgroup.subtree_control", "+memory +pids +cpu")
+        parent = base / f"nimbus-{host_id}"
+        parent.mkdir(exist_ok=True)
+        _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+        return cls(v2=True, parents={"unified": parent})
+
+    def create(self, name: str, *, memory_mb: int, pids_max: int) -> EnvCgroup:
+        if self._v2:
+            path = self._parents["unified"] / name
+            path.mkdir()
+            group = EnvCgroup(dirs=(path,), memory_dir=path, pids_dir=path, cpu_dir=path,
+                              v2=True)
+        else:
+            dirs = {c: self._parents[c] / name for c in V1_CONTROLLERS}
+            for path in dirs.values():
+                path.mkdir()
+            group = EnvCgroup(dirs=tuple(dirs.values()), memory_dir=dirs["memory"],
+                              pids_dir=dirs["pids"], cpu_dir=dirs["cpu"], v2=False)
+        self.set_limits(group, memory_mb=memory_mb, pids_max=pids_max)
+        return group
+
+    def set_limits(self, group: EnvCgroup, *, memory_mb: int, pids_max: int) -> None:
+        memory = str(memory_mb * 1024 * 1024)
+        if group.v2:
+            _write(group.memory_dir / "memory.max", memory)
+            with contextlib.suppress(OSError):
+                _write(group.memory_dir / "memory.swap.max", "0")
+            _write(group.pids_dir / "pids.max", str(pids_max))
+            return
+        # memsw (memory+swap) must stay >= the memory limit: order the writes accordingly.
+        memsw = group.memory_dir / "memory.memsw.limit_in_bytes"
+        current = int((group.memory_dir / "memory.limit_in_bytes").read_text())
+        if int(memory) > current:
+            with contextlib.suppress(OSError):  # absent without swap accounting
+                _write(memsw, memory)
+            _write(group.memory_dir / "memory.limit_in_bytes", memory)
+        else:
+            _write(group.memory_dir / "memory.limit_in_bytes", memory)
+            with contextlib.suppress(OSError):
+                _write(memsw, memory)
+        _write(group.pids_dir / "pids.max", str(pids_max))
+
+    def limit_cpu(self, group: EnvCgroup, memory_mb: int) -> None:
+        """Applied after Init: a quota during Init made cold starts take ~350 ms."""
+        quota = cpu_quota_us(memory_mb, os.cpu_count() or 1)
+        with contextlib.suppress(OSError):
+            if group.v2:
+                _write(group.cpu_dir / "cpu.max", f"{quota} {CPU_PERIOD_US}")
+            else:
+                _write(group.cpu_dir / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                _write(group.cpu_dir / "cpu.cfs_quota_us", str(quota))
+
+    def oom_killed(self, group: EnvCgroup) -> bool:
+        try:
+            if group.v2:
+                text = (group.memory_dir / "memory.events").read_text()
+                key = "oom_kill"
+            else:
+                text = (group.memory_dir / "memory.oom_control").read_text()
+                key = "oom_kill"
+        except OSError:
+            return False
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and int(value) > 0:
+                return True
+        if not group.v2:  # kernels before 4.13 lack the oom_kill counter
+            with contextlib.suppress(OSError, ValueError):
+                limit = int((group.memory_dir / "memory.limit_in_bytes").read_text())
+                peak = int((group.memory_dir / "memory.max_usage_in_bytes").read_text())
+                return peak >= limit and "oom_kill" not in text
+        return False
+
+    def kill_all(self, group: EnvCgroup) -> None:
+        """SIGKILL whatever is still in the cgroup (belt and braces after killing PID 1)."""
+        if group.v2:
+            with contextlib.suppress(OSError):
+                _write(group.dirs[0] / "cgroup.kill", "1")
+                return
+        for procs in group.procs_files:
+            with contextlib.suppress(OSError):
+                for pid in Path(procs).read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+
+    async def remove(self, group: EnvCgroup) -> None:
+        """rmdir each directory, retrying while the kernel finishes tearing down tasks."""
+        for path in group.dirs:
+            for attempt in range(200):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if attempt % 20 == 19:
+                        self.kill_all(group)
+                    await asyncio.sleep(0.005)
+            else:
+                log.warning("could not remove cgroup %s", path)
+
+    def close(self) -> None:
+        for parent in self._parents.values():
+            with contextlib.suppress(OSError):
+                parent.rmdir()

@@ -1,0 +1,59 @@
+"""What a sandbox needs to know to build itself, sent from the host to the zygote as JSON.
+
+Standard library only: this module is imported by the zygote, which must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+NAMESPACES = "namespaces"
+PROCESS = "process"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bind:
+    source: str
+    target: str  # path inside the sandbox root
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxConfig:
+    env_id: str
+    isolation: str  # NAMESPACES | PROCESS
+    environ: dict[str, str]
+    workdir: str  # /var/task in namespaces mode; the code directory itself in process mode
+    # None: run Nimbus's Python runtime client inside the forked zygote; else exec this argv.
+    argv: tuple[str, ...] | None = None
+    handler: str = ""
+    sys_path: tuple[str, ...] = ()  # before the zygote's stdlib path (Python only)
+    sys_path_tail: tuple[str, ...] = ()  # after it: the host's boto3, as Lambda bundles it
+    uid: int = 0
+    gid: int = 0
+    root_dir: str = ""  # empty host directory the sandbox root tmpfs is mounted on
+    binds: tuple[Bind, ...] = ()  # read-only bind mounts into the root
+    tmp_mb: int = 512
+    cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files to join before anything runs
+    memory_mb: int = 128  # only used as an rlimit in process mode
+    hostname: str = "localhost"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> SandboxConfig:
+        raw = json.loads(data)
+        argv = raw.pop("argv")
+        return cls(
+            **{
+                **raw,
+                "argv": None if argv is None else tuple(argv),
+                "sys_path": tuple(raw["sys_path"]),
+                "sys_path_tail": tuple(raw["sys_path_tail"]),
+                "binds": tuple(Bind(**b) for b in raw["binds"]),
+                "cgroup_procs": tuple(raw["cgroup_procs"]),
+            }
+        )
