@@ -387,7 +387,7 @@ class FunctionService:
         return await self.resolve_layers(arns)
 
     def _layers_size(self, config: FunctionConfig) -> int:
-        return sum(layer.code_size for layer in config.layers)
+        return sum(layer.unzipped_size for layer in config.layers)
 
     def _check_total_size(self, code_unzipped: int, layers_unzipped: int) -> None:
         if code_unzipped + layers_unzipped > validation.MAX_UNZIPPED_BYTES:

@@ -49,7 +49,9 @@ class LayerService:
         unzipped = 0
         for arn in arns:
             version = await self._live_version_of_arn(arn)
-            refs.append(LayerRef(arn=arn, code_size=version.code_size))
+            refs.append(
+                LayerRef(arn=arn, code_size=version.code_size, unzipped_size=version.unzipped_size)
+            )
             unzipped += version.unzipped_size
         return tuple(refs), unzipped
 

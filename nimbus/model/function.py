@@ -14,7 +14,8 @@ LATEST = "$LATEST"
 @dataclass(frozen=True, kw_only=True)
 class LayerRef:
     arn: str  # layer version ARN
-    code_size: int = 0
+    code_size: int = 0  # zipped, as Layers[].CodeSize reports it
+    unzipped_size: int = 0  # counts toward the 250 MB function + layers limit
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,8 @@ import logging
 import os
 import socket
 import subprocess
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class ZygoteClient:
         self._spawns: dict[str, asyncio.Future[int]] = {}
         self._exit_listeners: dict[int, Callable[[int], None]] = {}
         self._early_exits: dict[int, int] = {}
+        self._outbox: deque[tuple[bytes, tuple[int, ...]]] = deque()
         self.prefix = ""
         self.version = ""
 
@@ -61,9 +63,35 @@ class ZygoteClient:
 
     def make_stem(self, stem_id: str, cgroup_procs: tuple[str, ...]) -> None:
         """Pre-fork a launcher that joins these cgroups and waits for a spawn."""
-        if self._sock is not None:
-            message = {"op": "stem", "stem": stem_id, "cgroup_procs": list(cgroup_procs)}
-            self._sock.send(json.dumps(message).encode())
+        message = {"op": "stem", "stem": stem_id, "cgroup_procs": list(cgroup_procs)}
+        self._send(json.dumps(message).encode())
+
+    def _send(self, message: bytes, fds: Sequence[int] = ()) -> None:
+        """Send now, or queue until the socket is writable: a burst of cold starts can fill
+        the socket buffer, and a non-blocking send must then wait rather than fail."""
+        if self._sock is None:
+            return
+        if not self._outbox:
+            try:
+                socket.send_fds(self._sock, [message], list(fds))
+                return
+            except BlockingIOError:
+                asyncio.get_running_loop().add_writer(self._sock.fileno(), self._flush)
+        self._outbox.append((message, tuple(fds)))
+
+    def _flush(self) -> None:
+        assert self._sock is not None
+        while self._outbox:
+            message, fds = self._outbox[0]
+            try:
+                socket.send_fds(self._sock, [message], list(fds))
+            except BlockingIOError:
+                return
+            except OSError:
+                self._outbox.clear()
+                break
+            self._outbox.popleft()
+        asyncio.get_running_loop().remove_writer(self._sock.fileno())
 
     async def spawn(self, config: SandboxConfig, log_fd: int, stem: str | None = None) -> int:
         """Fork a sandbox (from a pre-forked stem if given); returns the runtime's pid in the
@@ -74,7 +102,7 @@ class ZygoteClient:
         self._spawns[config.env_id] = future
         message = json.dumps(
             {"op": "spawn", "config": config.to_json().decode(), "stem": stem}).encode()
-        socket.send_fds(self._sock, [message], [log_fd])
+        self._send(message, [log_fd])
         try:
             return await future
         finally:
@@ -89,9 +117,8 @@ class ZygoteClient:
             self._exit_listeners[pid] = callback
 
     def kill(self, pid: int) -> None:
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.send(json.dumps({"op": "kill", "pid": pid}).encode())
+        with contextlib.suppress(OSError):
+            self._send(json.dumps({"op": "kill", "pid": pid}).encode())
 
     def _readable(self) -> None:
         assert self._sock is not None

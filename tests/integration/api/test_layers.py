@@ -231,21 +231,34 @@ def test_layer_rules_on_functions(lam: Any, fname: str) -> None:
     assert len(lam.get_function_configuration(FunctionName=fname)["Layers"]) == 5
 
 
-def test_function_plus_layers_over_250_mb_unzipped_is_rejected(lam: Any, fname: str) -> None:
+def zeros(path: str, megabytes: int) -> bytes:
+    """A small zip holding one file of ``megabytes`` MiB of zeros."""
     buffer = io.BytesIO()
     with (
         zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
-        archive.open("python/big.bin", "w", force_zip64=True) as big,
+        archive.open(path, "w", force_zip64=True) as big,
     ):
         chunk = b"\0" * (1 << 20)
-        for _ in range(200):
+        for _ in range(megabytes):
             big.write(chunk)
+    return buffer.getvalue()
+
+
+def test_function_plus_layers_over_250_mb_unzipped_is_rejected(lam: Any, fname: str) -> None:
+    content = zeros("python/big.bin", 200)
     big_layers = [
-        publish(lam, f"{fname}-{i}", Content={"ZipFile": buffer.getvalue()})["LayerVersionArn"]
+        publish(lam, f"{fname}-{i}", Content={"ZipFile": content})["LayerVersionArn"]
         for i in range(2)
     ]
     with pytest.raises(ClientError) as exc:
         create_function(lam, fname, Layers=big_layers)
+    code, status, message = error_of(exc)
+    assert (code, status) == ("InvalidParameterValueException", 400)
+    assert "262144000" in message
+    # One big layer fits; new code that pushes the total over the limit does not.
+    create_function(lam, fname, Layers=big_layers[:1])
+    with pytest.raises(ClientError) as exc:
+        lam.update_function_code(FunctionName=fname, ZipFile=zeros("app.bin", 60))
     code, status, message = error_of(exc)
     assert (code, status) == ("InvalidParameterValueException", 400)
     assert "262144000" in message

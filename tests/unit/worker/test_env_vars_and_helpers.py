@@ -35,9 +35,10 @@ def test_env_vars_reserved_win_and_defaults_overridable() -> None:
 
 
 def test_cpu_quota_proportional_to_memory() -> None:
-    assert cpu_quota_us(1769, 2) == 100_000
-    assert cpu_quota_us(128, 2) == 7235
-    assert cpu_quota_us(10240, 2) == 200_000  # capped at the host's CPUs
+    # Quotas are per CPU_PERIOD_US (20 ms): one vCPU is the whole period.
+    assert cpu_quota_us(1769, 2) == 20_000
+    assert cpu_quota_us(128, 2) == 1447
+    assert cpu_quota_us(10240, 2) == 40_000  # capped at the host's CPUs
 
 
 def test_sandbox_config_round_trip() -> None:
