@@ -35,27 +35,39 @@ def pct(samples: list[float], p: float) -> float:
 
 def request(spec: EnvironmentSpec) -> InvocationRequest:
     return InvocationRequest(
-        request_id=str(uuid.uuid4()), payload=b'{"hello": "world"}',
+        request_id=str(uuid.uuid4()),
+        payload=b'{"hello": "world"}',
         invoked_function_arn=spec.function_arn,
-        deadline_ms=int(time.time() * 1000) + spec.timeout_s * 1000)
+        deadline_ms=int(time.time() * 1000) + spec.timeout_s * 1000,
+    )
 
 
-async def run(cold: int, warm: int, isolation: str, pause_ms: float,
-              memory_mb: int) -> dict[str, object]:
+async def run(
+    cold: int, warm: int, isolation: str, pause_ms: float, memory_mb: int
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         code = Path(tmp) / "code"
         code.mkdir()
         (code / "app.py").write_text(HANDLER)
         code.chmod(0o755)
         (code / "app.py").chmod(0o644)
-        host = LocalWorkerHost(data_dir=Path(tmp) / "data", log_sink=NullSink(),
-                               clock=SystemClock(), isolation=isolation)
+        host = LocalWorkerHost(
+            data_dir=Path(tmp) / "data",
+            log_sink=NullSink(),
+            clock=SystemClock(),
+            isolation=isolation,
+        )
         await host.start()
         await asyncio.sleep(0.2)
         spec = EnvironmentSpec(
-            function_name="bench", function_version="$LATEST",
+            function_name="bench",
+            function_version="$LATEST",
             function_arn="arn:aws:lambda:us-east-1:000000000000:function:bench",
-            runtime="python3.11", handler="app.handler", code_dir=code, memory_mb=memory_mb)
+            runtime="python3.11",
+            handler="app.handler",
+            code_dir=code,
+            memory_mb=memory_mb,
+        )
         cold_ms: list[float] = []
         init_ms: list[float] = []
         for _ in range(cold):
@@ -75,11 +87,14 @@ async def run(cold: int, warm: int, isolation: str, pause_ms: float,
             warm_ms.append((time.perf_counter() - started) * 1000)
         await host.close()
         return {
-            "isolation": host.isolation, "memory_mb": memory_mb,
-            "cold_n": cold, "cold_p50_ms": round(statistics.median(cold_ms), 3),
+            "isolation": host.isolation,
+            "memory_mb": memory_mb,
+            "cold_n": cold,
+            "cold_p50_ms": round(statistics.median(cold_ms), 3),
             "cold_p99_ms": round(pct(cold_ms, 99), 3),
             "init_p50_ms": round(statistics.median(init_ms), 3),
-            "warm_n": warm, "warm_p50_ms": round(statistics.median(warm_ms), 3),
+            "warm_n": warm,
+            "warm_p50_ms": round(statistics.median(warm_ms), 3),
             "warm_p99_ms": round(pct(warm_ms, 99), 3),
         }
 
@@ -89,10 +104,18 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=50)
     parser.add_argument("--warm", type=int, default=2000)
     parser.add_argument("--isolation", default="auto")
-    parser.add_argument("--pause-ms", type=float, default=20.0,
-                        help="idle time between cold starts (lets pre-forked sandboxes refill)")
-    parser.add_argument("--memory", type=int, default=1769,
-                        help="MemorySize; CPU quota is proportional (1769 MB = 1 vCPU)")
+    parser.add_argument(
+        "--pause-ms",
+        type=float,
+        default=20.0,
+        help="idle time between cold starts (lets pre-forked sandboxes refill)",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=1769,
+        help="MemorySize; CPU quota is proportional (1769 MB = 1 vCPU)",
+    )
     args = parser.parse_args()
     stats = asyncio.run(run(args.cold, args.warm, args.isolation, args.pause_ms, args.memory))
     print(f"{'metric':<14}{'value':>12}")

@@ -41,6 +41,7 @@ from nimbus.frontend import (
 )
 from nimbus.frontend.app import build_asgi
 from nimbus.frontend.context import AccountLimit, Services
+from nimbus.frontend.fast_path import InvokeFastPath
 from nimbus.model.arn import Arns
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec
@@ -77,11 +78,13 @@ EXTRA_ROUTES = [
 
 
 def default_host_memory_mb() -> int:
-    """Twice the machine's memory: placement books each environment at its MemorySize, but
-    an environment forked from a zygote really uses a few MB (its cgroup still enforces its
-    own limit), so booking 1:1 would refuse work the machine can easily do."""
+    """Four times the machine's memory. Placement books each environment at its MemorySize,
+    but an environment forked from a zygote really uses a few MB (measured: 1-2 MB private),
+    and its cgroup enforces its own limit; booking 1:1 would refuse work the machine does
+    easily. Sandboxes carry the highest OOM score, so true exhaustion kills functions, not
+    the server. Set NIMBUS_HOST_MEMORY_MB for a strict budget."""
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return max(1024, 2 * pages // (1024 * 1024))
+    return max(1024, 4 * pages // (1024 * 1024))
 
 
 def build_local_host(*, settings: Settings, log_sink: LogStore, clock: SystemClock) -> WorkerHost:
@@ -330,7 +333,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         yield Node(settings=settings, services=services, assignment=assignment, invoker=invoker)
 
 
-def build_app(settings: Settings) -> Starlette:
+def build_app(settings: Settings) -> InvokeFastPath:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_node(settings) as node:
@@ -339,4 +342,4 @@ def build_app(settings: Settings) -> Starlette:
             yield
 
     placeholder = Services.__new__(Services)
-    return build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan)
+    return InvokeFastPath(build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan))

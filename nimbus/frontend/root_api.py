@@ -7,7 +7,7 @@ import uuid
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -21,6 +21,13 @@ MAX_REQUEST = 2 * 1_048_576 + 65_536  # a batch of ten 1 MiB messages... bounded
 
 
 async def root(request: Request) -> Response:
+    try:
+        return await _root(request)
+    except ClientDisconnect:
+        return Response(status_code=400)  # nobody is left to answer
+
+
+async def _root(request: Request) -> Response:
     services = Services.of(request)
     request_id = str(uuid.uuid4())
     target = request.headers.get("x-amz-target", "")

@@ -39,15 +39,18 @@ log = logging.getLogger(__name__)
 
 
 def read_peak_mb(pid: int) -> int:
-    """Peak RSS (VmHWM) of the runtime process, in MB, rounded up."""
+    """Peak RSS (VmHWM) of the runtime process, in MB, rounded up. Read on every invoke, so
+    one raw read and a byte search rather than a line-by-line text parse."""
     try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return -(-int(line.split()[1]) // 1024)
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        try:
+            data = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        start = data.index(b"VmHWM:") + 6
+        return -(-int(data[start : data.index(b"kB", start)]) // 1024)
     except (OSError, ValueError):
-        pass
-    return 0
+        return 0
 
 
 class UidPool:

@@ -159,7 +159,16 @@ def build_root(config: SandboxConfig) -> None:
     lib.sethostname(config.hostname)
 
 
+def prefer_for_oom_kill() -> None:
+    """If the machine itself runs out of memory, the kernel should kill a function, never the
+    server: placement books environments at their MemorySize with overcommit, so this is the
+    backstop. Raising one's own score needs no privilege; it is inherited by children."""
+    with open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("1000")
+
+
 def drop_privileges(uid: int, gid: int) -> None:
+    prefer_for_oom_kill()
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
@@ -168,6 +177,7 @@ def drop_privileges(uid: int, gid: int) -> None:
 
 def apply_rlimits(config: SandboxConfig) -> None:
     """Process isolation: all that stands between a function and the machine."""
+    prefer_for_oom_kill()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if config.argv is None:
         # Only for the Python client: V8 (Node) reserves far more address space than it uses.
