@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -35,11 +36,30 @@ def cold_and_warm(server: NimbusServer, cold: int, warm: int) -> dict[str, objec
             assert response.status_code == 200 and "x-amz-function-error" not in response.headers
         warm_ms = _warm_loop(client, "warm", warm)
         warm128_ms = _warm_loop(client, "warm128", warm)
+        envs = client.get("/_nimbus/environments").json()["environments"]
+    uss = [mb for env in envs if env["pid"] and not env["busy"] for mb in [_uss_mb(env["pid"])]]
     return {
         "cold_start": summary(cold_ms),
         "warm_invoke_1769mb": summary(warm_ms),
         "warm_invoke_128mb": summary(warm128_ms),
+        "idle_environment_uss_mb": {
+            "environments": len(uss),
+            "p50": round(statistics.median(uss), 2) if uss else 0.0,
+            "max": round(max(uss), 2) if uss else 0.0,
+        },
     }
+
+
+def _uss_mb(pid: int) -> float:
+    """Unique set size: the memory only this environment's runtime holds (private pages)."""
+    total_kb = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total_kb += int(line.split()[1])
+    except OSError:
+        return 0.0
+    return total_kb / 1024
 
 
 def _warm_loop(client: httpx.Client, name: str, count: int) -> list[float]:

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,16 +161,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--loops", type=int, default=16, help="concurrent loops per process")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
-        server.start()
-        try:
-            results = {
-                "single_messages_wrk": wrk_single(server.url, args.duration, 32),
-                "batches_of_10": run(server.url, args.duration, args.clients, 10, args.loops),
-            }
-        finally:
-            server.stop()
+    modes: dict[str, Callable[[str], dict[str, Any]]] = {
+        "single_messages_wrk": lambda url: wrk_single(url, args.duration, 32),
+        "batches_of_10": lambda url: run(url, args.duration, args.clients, 10, args.loops),
+    }
+    results = {}
+    for label, mode in modes.items():  # a fresh server (and store) for each mode
+        with tempfile.TemporaryDirectory() as tmp:
+            server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
+            server.start()
+            try:
+                results[label] = mode(server.url)
+            finally:
+                server.stop()
     report("SQS send + receive + delete round trips", results)
 
 

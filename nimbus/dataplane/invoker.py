@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from nimbus.clock import Clock, Random
 from nimbus.control.functions import FunctionService
-from nimbus.dataplane.assignment import Assignment
+from nimbus.dataplane.assignment import Assignment, Tracked
 from nimbus.dataplane.counting import Counting
 from nimbus.errors import ResourceConflictError, ResourceNotFoundError, ResourceNotReadyError
 from nimbus.model.arn import LATEST
@@ -156,6 +156,9 @@ class Invoker:
         )
         self._specs[key] = spec
         return spec
+
+    def environments(self) -> list[Tracked]:
+        return self._assignment.environments()
 
     def forget(self, name: str) -> None:
         """Drop memoised specs of ``name`` (its configuration changed)."""

@@ -12,8 +12,8 @@ import pytest
 
 from nimbus.errors import TooManyRequestsError
 from nimbus.events.destinations import Destinations
-from nimbus.events.poller import EventPoller
 from nimbus.events.policy import RetrySettings
+from nimbus.events.poller import EventPoller
 from nimbus.model.arn import Arns
 from nimbus.model.async_event import AsyncEvent
 from nimbus.model.event_config import EffectiveEventConfig
@@ -171,7 +171,7 @@ async def test_throttles_spend_no_attempt_and_age_out(rig: Rig) -> None:
         waits.append(round(due - rig.clock.now()))
         rig.clock.advance(due - rig.clock.now())
     assert waits == [1, 2, 4, 8, 16]  # the next, 32 s later, would be past 60 s
-    [(arn, record, _)] = [m for m in rig.sent.messages if m[0] == FAILURE_Q]
+    [(_arn, record, _)] = [m for m in rig.sent.messages if m[0] == FAILURE_Q]
     assert record["requestContext"]["condition"] == "EventAgeExceeded"
     assert record["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in record
