@@ -18,15 +18,10 @@ import heapq
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
-from nimbus.clock import Clock
 from nimbus.errors import (
-    InvalidAttributeNameError,
     MessageNotInflightError,
     NimbusError,
-    QueueDoesNotExistError,
-    QueueNameExistsError,
     ReceiptHandleIsInvalidError,
     SqsInvalidParameterError,
 )
@@ -38,222 +33,15 @@ from nimbus.queues.model import (
     SendRequest,
     SentMessage,
 )
-from nimbus.store.group_commit import GroupCommit, Write
-from nimbus.store.queues import MessageRow, QueueRepository, QueueRow
+from nimbus.queues.registry import QueueRegistry, QueueState, StoredMessage
+from nimbus.store.group_commit import Write
+from nimbus.store.queues import MessageRow
 
 MAX_WAIT_S = 20
 
 
-@dataclass(kw_only=True, eq=False)
-class _Message:
-    id: str
-    seq: int
-    body: str
-    md5_of_body: str
-    attributes: Mapping[str, MessageAttribute]
-    md5_of_attributes: str | None
-    sent_at: float
-    visible_at: float
-    receive_count: int = 0
-    first_receive_at: float | None = None
-    receipt: str = ""
-    version: int = 0
-    dead_letter_source: str | None = None
-
-
-@dataclass(kw_only=True, eq=False)
-class _Queue:
-    name: str
-    attributes: dict[str, str]
-    tags: dict[str, str]
-    created_at: float
-    modified_at: float
-    messages: dict[str, _Message] = field(default_factory=dict)
-    # (visible_at, seq, id, version); stale entries are skipped when popped.
-    heap: list[tuple[float, int, str, int]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def setting(self, name: str) -> int:
-        return int(self.attributes.get(name, qattr.DEFAULTS[name]))
-
-    def push(self, message: _Message) -> None:
-        heapq.heappush(self.heap, (message.visible_at, message.seq, message.id, message.version))
-
-    def notify(self) -> None:
-        self.changed.set()
-        self.changed = asyncio.Event()
-
-
-class QueueService:
-    def __init__(
-        self,
-        *,
-        repo: QueueRepository,
-        commit: GroupCommit,
-        clock: Clock,
-        endpoint_url: str,
-        region: str,
-        account_id: str,
-    ) -> None:
-        self._repo = repo
-        self._commit = commit
-        self._clock = clock
-        self._endpoint = endpoint_url.rstrip("/")
-        self._region = region
-        self._account = account_id
-        self._queues: dict[str, _Queue] = {}
-        self._seq = 0
-
-    async def load(self) -> None:
-        queue_rows, message_rows = await self._repo.load()
-        for row in queue_rows:
-            self._queues[row.name] = _Queue(
-                name=row.name,
-                attributes=row.attributes,
-                tags=row.tags,
-                created_at=row.created_at,
-                modified_at=row.modified_at,
-            )
-        for mrow in message_rows:
-            queue = self._queues.get(mrow.queue)
-            if queue is None:
-                continue
-            message = _Message(
-                id=mrow.id,
-                seq=mrow.seq,
-                body=mrow.body,
-                md5_of_body=qattr.md5_of_body(mrow.body),
-                attributes=mrow.attributes,
-                md5_of_attributes=qattr.md5_of_attributes(mrow.attributes),
-                sent_at=mrow.sent_at,
-                visible_at=mrow.visible_at,
-                receive_count=mrow.receive_count,
-                first_receive_at=mrow.first_receive_at,
-                dead_letter_source=mrow.dead_letter_source,
-            )
-            queue.messages[message.id] = message
-            queue.push(message)
-            self._seq = max(self._seq, mrow.seq)
-
-    # --- names -----------------------------------------------------------------------------
-
-    def url(self, name: str) -> str:
-        return f"{self._endpoint}/{self._account}/{name}"
-
-    def arn(self, name: str) -> str:
-        return f"arn:aws:sqs:{self._region}:{self._account}:{name}"
-
-    def name_from_url(self, url: str) -> str:
-        """The queue a QueueUrl names; the host part is not checked (clients reach this node
-        under several names)."""
-        parts = url.rstrip("/").split("/")
-        if len(parts) < 2 or not parts[-1]:
-            raise QueueDoesNotExistError("The specified queue does not exist.")
-        return parts[-1]
-
-    def name_from_arn(self, arn: str) -> str:
-        parts = arn.split(":")
-        if len(parts) != 6 or parts[2] != "sqs":
-            raise QueueDoesNotExistError(f"The specified queue does not exist: {arn}")
-        return parts[5]
-
-    # --- queues ----------------------------------------------------------------------------
-
-    async def create_queue(
-        self, name: str, attributes: Mapping[str, str], tags: Mapping[str, str]
-    ) -> str:
-        if not name or len(name) > 80 or not all(c.isalnum() or c in "-_" for c in name):
-            raise SqsInvalidParameterError(
-                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in "
-                "length"
-            )
-        checked = qattr.validate(attributes)
-        existing = self._queues.get(name)
-        if existing is not None:
-            if any(
-                existing.attributes.get(k, qattr.DEFAULTS.get(k)) != v for k, v in checked.items()
-            ):
-                raise QueueNameExistsError(
-                    "A queue already exists with the same name and a different value for "
-                    "attribute(s)"
-                )
-            return self.url(name)
-        now = self._clock.now()
-        row = QueueRow(
-            name=name, attributes=checked, tags=dict(tags), created_at=now, modified_at=now
-        )
-        await self._commit.write(self._repo.insert_queue(row))
-        self._queues[name] = _Queue(
-            name=name, attributes=checked, tags=dict(tags), created_at=now, modified_at=now
-        )
-        return self.url(name)
-
-    def get_queue_url(self, name: str) -> str:
-        self._queue(name)
-        return self.url(name)
-
-    def list_queues(
-        self, prefix: str = "", *, max_results: int | None = None, next_token: str | None = None
-    ) -> tuple[list[str], str | None]:
-        names = sorted(n for n in self._queues if n.startswith(prefix))
-        if next_token:
-            names = [n for n in names if n > next_token]
-        if max_results is not None and len(names) > max_results:
-            page = names[:max_results]
-            return [self.url(n) for n in page], page[-1]
-        return [self.url(n) for n in names[:1000]], None
-
-    async def delete_queue(self, name: str) -> None:
-        queue = self._queue(name)
-        del self._queues[name]
-        queue.notify()
-        await self._commit.write(*self._repo.delete_queue(name))
-
-    async def purge(self, name: str) -> None:
-        queue = self._queue(name)
-        queue.messages.clear()
-        queue.heap.clear()
-        await self._commit.write(self._repo.purge(name))
-
-    def get_attributes(self, name: str, names: Sequence[str]) -> dict[str, str]:
-        queue = self._queue(name)
-        wanted = set(names)
-        if "All" in wanted:
-            wanted = set(qattr.SETTABLE) | qattr.READ_ONLY
-        unknown = wanted - set(qattr.SETTABLE) - qattr.READ_ONLY
-        if unknown:
-            raise InvalidAttributeNameError(f"Unknown Attribute {sorted(unknown)[0]}.")
-        now = self._clock.now()
-        visible = not_visible = delayed = 0
-        for message in queue.messages.values():
-            if message.visible_at <= now:
-                visible += 1
-            elif message.receive_count:
-                not_visible += 1
-            else:
-                delayed += 1
-        values = {**qattr.DEFAULTS, **queue.attributes}
-        values.update(
-            ApproximateNumberOfMessages=str(visible),
-            ApproximateNumberOfMessagesNotVisible=str(not_visible),
-            ApproximateNumberOfMessagesDelayed=str(delayed),
-            CreatedTimestamp=str(int(queue.created_at)),
-            LastModifiedTimestamp=str(int(queue.modified_at)),
-            QueueArn=self.arn(name),
-        )
-        return {k: v for k, v in values.items() if k in wanted}
-
-    async def set_attributes(self, name: str, attributes: Mapping[str, str]) -> None:
-        queue = self._queue(name)
-        checked = qattr.validate(attributes)
-        merged = {**queue.attributes, **checked}
-        merged = {k: v for k, v in merged.items() if v != "" or k not in ("RedrivePolicy",)}
-        now = self._clock.now()
-        await self._commit.write(self._repo.update_queue(name, merged, now))
-        queue.attributes = merged
-        queue.modified_at = now
-
-    # --- messages --------------------------------------------------------------------------
+class QueueService(QueueRegistry):
+    """Message operations over the registry's in-memory state, written through group commit."""
 
     async def send(self, name: str, requests: Sequence[SendRequest]) -> list[SentMessage]:
         """Send messages in one durable write; returns once they are committed."""
@@ -276,7 +64,7 @@ class QueueService:
             self._seq += 1
             delay = queue.setting("DelaySeconds") if request.delay_s is None else request.delay_s
             messages.append(
-                _Message(
+                StoredMessage(
                     id=str(uuid.uuid4()),
                     seq=self._seq,
                     body=request.body,
@@ -402,13 +190,7 @@ class QueueService:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _queue(self, name: str) -> _Queue:
-        queue = self._queues.get(name)
-        if queue is None:
-            raise QueueDoesNotExistError("The specified queue does not exist.")
-        return queue
-
-    def _insert(self, queue: str, message: _Message) -> Write:
+    def _insert(self, queue: str, message: StoredMessage) -> Write:
         return self._repo.insert_message(
             MessageRow(
                 id=message.id,
@@ -425,7 +207,7 @@ class QueueService:
         )
 
     def _take(
-        self, queue: _Queue, limit: int, visibility_timeout: int | None
+        self, queue: QueueState, limit: int, visibility_timeout: int | None
     ) -> tuple[list[ReceivedMessage], list[Write]]:
         now = self._clock.now()
         timeout = (
@@ -468,7 +250,9 @@ class QueueService:
             taken.append(self._received(message))
         return taken, writes
 
-    def _move(self, source: _Queue, message: _Message, target: str, now: float) -> Write | None:
+    def _move(
+        self, source: QueueState, message: StoredMessage, target: str, now: float
+    ) -> Write | None:
         """Redrive: the message leaves ``source`` for its dead-letter queue (same id)."""
         dlq = self._queues.get(target)
         if dlq is None:
@@ -491,7 +275,7 @@ class QueueService:
             dead_letter_source=message.dead_letter_source,
         )
 
-    def _received(self, message: _Message) -> ReceivedMessage:
+    def _received(self, message: StoredMessage) -> ReceivedMessage:
         system = {
             "SenderId": self._account,
             "SentTimestamp": str(int(message.sent_at * 1000)),
@@ -515,7 +299,7 @@ class QueueService:
         message_id, sep, token = receipt.partition("#")
         return message_id if sep and token and len(message_id) == 36 else None
 
-    def _inflight(self, queue: _Queue, receipt: str, now: float) -> _Message:
+    def _inflight(self, queue: QueueState, receipt: str, now: float) -> StoredMessage:
         message_id = self._message_id(receipt)
         if message_id is None:
             raise ReceiptHandleIsInvalidError(

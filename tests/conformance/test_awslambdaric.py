@@ -37,8 +37,20 @@ def vendored_ric() -> Path:
         staging = CACHE.with_suffix(".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target",
-                            str(staging), "awslambdaric"], check=True, timeout=300)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--target",
+                    str(staging),
+                    "awslambdaric",
+                ],
+                check=True,
+                timeout=300,
+            )
         except (subprocess.SubprocessError, OSError) as exc:
             pytest.skip(f"cannot pip install awslambdaric: {exc}")
         CACHE.parent.mkdir(parents=True, exist_ok=True)
@@ -48,8 +60,9 @@ def vendored_ric() -> Path:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def host(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalWorkerHost]:
-    instance = LocalWorkerHost(data_dir=tmp_path_factory.mktemp("ric") / "data",
-                               log_sink=ListSink(), clock=SystemClock())
+    instance = LocalWorkerHost(
+        data_dir=tmp_path_factory.mktemp("ric") / "data", log_sink=ListSink(), clock=SystemClock()
+    )
     await instance.start()
     yield instance
     await instance.close()
@@ -58,10 +71,14 @@ async def host(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalW
 @pytest.fixture(scope="module")
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ric = vendored_ric()
-    code = write_code(tmp_path_factory.mktemp("riccode"), {
-        "app.py": APP,
-        "bootstrap": f"#!/bin/sh\nexec python{VERSION} -m awslambdaric \"$_HANDLER\"\n",
-    }, executable=["bootstrap"])
+    code = write_code(
+        tmp_path_factory.mktemp("riccode"),
+        {
+            "app.py": APP,
+            "bootstrap": f'#!/bin/sh\nexec python{VERSION} -m awslambdaric "$_HANDLER"\n',
+        },
+        executable=["bootstrap"],
+    )
     shutil.copytree(ric, code, dirs_exist_ok=True)
     for path in [code, *code.rglob("*")]:
         path.chmod(0o755 if path.is_dir() or path.name == "bootstrap" else 0o644)
@@ -69,8 +86,9 @@ def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def test_awslambdaric_success_and_error(host: LocalWorkerHost, code: Path) -> None:
-    spec = spec_for(code, runtime="provided.al2023", handler="app.handler", timeout_s=20,
-                    memory_mb=512)
+    spec = spec_for(
+        code, runtime="provided.al2023", handler="app.handler", timeout_s=20, memory_mb=512
+    )
     env = await host.create_environment(spec)
     try:
         result = await env.invoke(request(spec, b'{"k": "v"}', request_id="rid-ric"))
@@ -82,8 +100,9 @@ async def test_awslambdaric_success_and_error(host: LocalWorkerHost, code: Path)
     assert json.loads(again.payload)["ric"] == {"k": 2}
     assert "ric handler {'k': 'v'}" in result.log_tail
 
-    spec = spec_for(code, runtime="provided.al2023", handler="app.fails", timeout_s=20,
-                    memory_mb=512)
+    spec = spec_for(
+        code, runtime="provided.al2023", handler="app.fails", timeout_s=20, memory_mb=512
+    )
     env = await host.create_environment(spec)
     try:
         failed = await env.invoke(request(spec))
@@ -95,8 +114,9 @@ async def test_awslambdaric_success_and_error(host: LocalWorkerHost, code: Path)
 
 
 async def test_awslambdaric_import_error(host: LocalWorkerHost, code: Path) -> None:
-    spec = spec_for(code, runtime="provided.al2023", handler="nope.handler", timeout_s=20,
-                    memory_mb=512)
+    spec = spec_for(
+        code, runtime="provided.al2023", handler="nope.handler", timeout_s=20, memory_mb=512
+    )
     env = await host.create_environment(spec)
     result = await env.invoke(request(spec))
     await env.destroy()

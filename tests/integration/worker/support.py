@@ -40,17 +40,38 @@ def write_code(root: Path, files: dict[str, str], *, executable: Sequence[str] =
     return code
 
 
-def spec_for(code: Path, *, runtime: str = "python3.11", handler: str = "app.handler",
-             name: str = "fn", **kwargs: object) -> EnvironmentSpec:
-    return EnvironmentSpec(function_name=name, function_version="$LATEST",
-                           function_arn=ARN + name, runtime=runtime, handler=handler,
-                           code_dir=code, **kwargs)  # type: ignore[arg-type]
+def spec_for(
+    code: Path,
+    *,
+    runtime: str = "python3.11",
+    handler: str = "app.handler",
+    name: str = "fn",
+    **kwargs: object,
+) -> EnvironmentSpec:
+    return EnvironmentSpec(
+        function_name=name,
+        function_version="$LATEST",
+        function_arn=ARN + name,
+        runtime=runtime,
+        handler=handler,
+        code_dir=code,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
-def request(spec: EnvironmentSpec, payload: bytes = b"{}", *, tail: bool = True,
-            request_id: str | None = None, **kwargs: object) -> InvocationRequest:
+def request(
+    spec: EnvironmentSpec,
+    payload: bytes = b"{}",
+    *,
+    tail: bool = True,
+    request_id: str | None = None,
+    **kwargs: object,
+) -> InvocationRequest:
     return InvocationRequest(
-        request_id=request_id or str(uuid.uuid4()), payload=payload,
+        request_id=request_id or str(uuid.uuid4()),
+        payload=payload,
         invoked_function_arn=spec.function_arn,
-        deadline_ms=int(time.time() * 1000) + spec.timeout_s * 1000, tail_logs=tail,
-        **kwargs)  # type: ignore[arg-type]
+        deadline_ms=int(time.time() * 1000) + spec.timeout_s * 1000,
+        tail_logs=tail,
+        **kwargs,
+    )  # type: ignore[arg-type]

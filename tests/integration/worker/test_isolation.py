@@ -80,8 +80,14 @@ def code(workdir: Path) -> Path:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def small_host(workdir: Path, sink: ListSink) -> AsyncIterator[LocalWorkerHost]:
     """A host with a tiny pids limit, for the fork bomb."""
-    instance = LocalWorkerHost(data_dir=workdir / "small", log_sink=sink, clock=SystemClock(),
-                               isolation="namespaces", pids_limit=24, uid_base=160_000)
+    instance = LocalWorkerHost(
+        data_dir=workdir / "small",
+        log_sink=sink,
+        clock=SystemClock(),
+        isolation="namespaces",
+        pids_limit=24,
+        uid_base=160_000,
+    )
     await instance.start()
     yield instance
     await instance.close()
@@ -119,8 +125,7 @@ async def test_cannot_reach_other_runtime_api(host: LocalWorkerHost, code: Path)
     victim = await host.create_environment(spec_for(code, handler="app.echo"))
     thief = await host.create_environment(spec)
     try:
-        result = await thief.invoke(request(
-            spec, json.dumps({"api": victim.api.address}).encode()))
+        result = await thief.invoke(request(spec, json.dumps({"api": victim.api.address}).encode()))
         body = json.loads(result.payload)
         assert "refused" in body, body
         # the victim still works
@@ -138,7 +143,8 @@ async def test_out_of_memory(host: LocalWorkerHost, code: Path) -> None:
     await env.destroy()
     assert json.loads(result.payload) == {
         "errorType": "Runtime.OutOfMemory",
-        "errorMessage": "RequestId: rid-oom Error: Runtime exited with error: signal: killed"}
+        "errorMessage": "RequestId: rid-oom Error: Runtime exited with error: signal: killed",
+    }
     assert result.environment_dead and result.max_memory_used_mb == 128
 
 

@@ -60,7 +60,11 @@ async def test_node_async_handler(host: LocalWorkerHost, node_code: Path) -> Non
     finally:
         await env.destroy()
     assert json.loads(first.payload) == {
-        "echo": {"a": 1}, "id": "rid-node", "fn": "fn", "remaining": True}
+        "echo": {"a": 1},
+        "id": "rid-node",
+        "fn": "fn",
+        "remaining": True,
+    }
     assert json.loads(second.payload)["echo"] == {"a": 2}
     assert '\trid-node\tINFO\tgot {"a":1}' in first.log_tail
 
@@ -68,14 +72,26 @@ async def test_node_async_handler(host: LocalWorkerHost, node_code: Path) -> Non
 @needs_node
 async def test_node_error_callback_and_esm(host: LocalWorkerHost, node_code: Path) -> None:
     for handler, payload, check in [
-        ("index.fails", b"{}", lambda r: (r.function_error == "Unhandled"
-                                          and json.loads(r.payload)["errorType"] == "TypeError"
-                                          and json.loads(r.payload)["errorMessage"] == "nope"
-                                          and isinstance(json.loads(r.payload)["trace"], list))),
+        (
+            "index.fails",
+            b"{}",
+            lambda r: (
+                r.function_error == "Unhandled"
+                and json.loads(r.payload)["errorType"] == "TypeError"
+                and json.loads(r.payload)["errorMessage"] == "nope"
+                and isinstance(json.loads(r.payload)["trace"], list)
+            ),
+        ),
         ("index.callback", b'{"n": 1}', lambda r: json.loads(r.payload) == {"cb": 2}),
         ("esm.handler", b'{"n": 5}', lambda r: json.loads(r.payload) == {"esm": True, "n": 5}),
-        ("nothere.handler", b"{}", lambda r: json.loads(r.payload)["errorType"]
-         == "Runtime.ImportModuleError" and r.environment_dead),
+        (
+            "nothere.handler",
+            b"{}",
+            lambda r: (
+                json.loads(r.payload)["errorType"] == "Runtime.ImportModuleError"
+                and r.environment_dead
+            ),
+        ),
     ]:
         spec = spec_for(node_code, runtime="nodejs20.x", handler=handler, timeout_s=10)
         env = await host.create_environment(spec)
@@ -95,18 +111,26 @@ async def test_provided_bash_bootstrap(host: LocalWorkerHost, workdir: Path) -> 
         again = await env.invoke(request(spec, b'{"x": 2}'))
     finally:
         await env.destroy()
-    assert json.loads(result.payload) == {"bash": {"x": 1}, "handler": "my.handler",
-                                          "wrapped": "no"}
+    assert json.loads(result.payload) == {
+        "bash": {"x": 1},
+        "handler": "my.handler",
+        "wrapped": "no",
+    }
     assert json.loads(again.payload)["bash"] == {"x": 2}
     assert 'bash got {"x": 1}' in result.log_tail
     assert result.billed_duration_ms >= int(result.duration_ms)
 
 
 async def test_exec_wrapper(host: LocalWorkerHost, workdir: Path, sink: ListSink) -> None:
-    code = write_code(workdir, {"bootstrap": BOOTSTRAP, "wrap.sh": WRAPPER},
-                      executable=["bootstrap", "wrap.sh"])
-    spec = spec_for(code, runtime="provided.al2", timeout_s=10,
-                    environment={"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"})
+    code = write_code(
+        workdir, {"bootstrap": BOOTSTRAP, "wrap.sh": WRAPPER}, executable=["bootstrap", "wrap.sh"]
+    )
+    spec = spec_for(
+        code,
+        runtime="provided.al2",
+        timeout_s=10,
+        environment={"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"},
+    )
     env = await host.create_environment(spec)
     try:
         result = await env.invoke(request(spec, b"1"))
@@ -118,11 +142,17 @@ async def test_exec_wrapper(host: LocalWorkerHost, workdir: Path, sink: ListSink
 
 
 async def test_python_exec_wrapper(host: LocalWorkerHost, workdir: Path) -> None:
-    code = write_code(workdir, {
-        "app.py": "import os\ndef handler(e, c):\n    return os.environ.get('WRAPPED')\n",
-        "wrap.sh": WRAPPER}, executable=["wrap.sh"])
-    spec = spec_for(code, timeout_s=10,
-                    environment={"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"})
+    code = write_code(
+        workdir,
+        {
+            "app.py": "import os\ndef handler(e, c):\n    return os.environ.get('WRAPPED')\n",
+            "wrap.sh": WRAPPER,
+        },
+        executable=["wrap.sh"],
+    )
+    spec = spec_for(
+        code, timeout_s=10, environment={"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap.sh"}
+    )
     env = await host.create_environment(spec)
     try:
         result = await env.invoke(request(spec))

@@ -106,15 +106,25 @@ async def test_echo_and_warm_reuse(host: LocalWorkerHost, code: Path, sink: List
 
 
 async def test_context_and_environment(host: LocalWorkerHost, code: Path) -> None:
-    spec = spec_for(code, handler="app.ctx", name="ctxfn", memory_mb=256,
-                    environment={"MY_VAR": "x", "AWS_REGION": "evil", "TZ": "Europe/Paris"},
-                    endpoint_url="http://127.0.0.1:9999")
+    spec = spec_for(
+        code,
+        handler="app.ctx",
+        name="ctxfn",
+        memory_mb=256,
+        environment={"MY_VAR": "x", "AWS_REGION": "evil", "TZ": "Europe/Paris"},
+        endpoint_url="http://127.0.0.1:9999",
+    )
     env = await host.create_environment(spec)
     try:
-        result = await env.invoke(request(
-            spec, request_id="rid-1", trace_id="Root=1-abc",
-            client_context='{"custom": {"k": "v"}}',
-            cognito_identity='{"cognitoIdentityId": "c1"}'))
+        result = await env.invoke(
+            request(
+                spec,
+                request_id="rid-1",
+                trace_id="Root=1-abc",
+                client_context='{"custom": {"k": "v"}}',
+                cognito_identity='{"cognitoIdentityId": "c1"}',
+            )
+        )
     finally:
         await env.destroy()
     body = json.loads(result.payload)
@@ -132,8 +142,15 @@ async def test_context_and_environment(host: LocalWorkerHost, code: Path) -> Non
     assert e["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9999"
     assert e["_X_AMZN_TRACE_ID"] == "Root=1-abc"
     assert e["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_LAMBDA_RUNTIME_API", "LAMBDA_RUNTIME_DIR", "LD_LIBRARY_PATH", "NODE_PATH"):
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_RUNTIME_DIR",
+        "LD_LIBRARY_PATH",
+        "NODE_PATH",
+    ):
         assert e[key]
     assert e["LAMBDA_TASK_ROOT"] == body["cwd"]
     assert body["path"][0] == e["LAMBDA_TASK_ROOT"]
@@ -162,15 +179,22 @@ async def test_handler_exception(host: LocalWorkerHost, code: Path, sink: ListSi
 @pytest.mark.parametrize(
     ("handler", "error_type", "message"),
     [
-        ("missing_mod.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'missing_mod': No module named 'missing_mod'"),
-        ("bad_import.handler", "Runtime.ImportModuleError",
-         "Unable to import module 'bad_import': No module named 'not_a_module'"),
+        (
+            "missing_mod.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'missing_mod': No module named 'missing_mod'",
+        ),
+        (
+            "bad_import.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'bad_import': No module named 'not_a_module'",
+        ),
         ("app.nothing", "Runtime.HandlerNotFound", "Handler 'nothing' missing on module 'app'"),
     ],
 )
-async def test_init_errors(host: LocalWorkerHost, code: Path, handler: str, error_type: str,
-                           message: str) -> None:
+async def test_init_errors(
+    host: LocalWorkerHost, code: Path, handler: str, error_type: str, message: str
+) -> None:
     spec = spec_for(code, handler=handler)
     env = await host.create_environment(spec)
     result = await env.invoke(request(spec))
@@ -190,7 +214,8 @@ async def test_marshal_error(host: LocalWorkerHost, code: Path) -> None:
     body = json.loads(result.payload)
     assert body["errorType"] == "Runtime.MarshalError"
     assert body["errorMessage"] == (
-        "Unable to marshal response: Object of type set is not JSON serializable")
+        "Unable to marshal response: Object of type set is not JSON serializable"
+    )
 
 
 async def test_sys_exit_is_exit_error(host: LocalWorkerHost, code: Path) -> None:
@@ -200,7 +225,8 @@ async def test_sys_exit_is_exit_error(host: LocalWorkerHost, code: Path) -> None
     await env.destroy()
     assert json.loads(result.payload) == {
         "errorType": "Runtime.ExitError",
-        "errorMessage": "RequestId: rid-exit Error: Runtime exited with error: exit status 1"}
+        "errorMessage": "RequestId: rid-exit Error: Runtime exited with error: exit status 1",
+    }
     assert result.function_error == "Unhandled" and result.environment_dead
     assert "leaving" in result.log_tail and not env.alive
 
@@ -212,7 +238,8 @@ async def test_timeout_kills_environment(host: LocalWorkerHost, code: Path) -> N
     await env.destroy()
     assert json.loads(result.payload) == {
         "errorType": "Sandbox.Timedout",
-        "errorMessage": "RequestId: rid-slow Error: Task timed out after 1.00 seconds"}
+        "errorMessage": "RequestId: rid-slow Error: Task timed out after 1.00 seconds",
+    }
     assert result.environment_dead and result.function_error == "Unhandled"
     assert "sleeping" in result.log_tail
     assert "rid-slow Task timed out after 1.00 seconds" in result.log_tail
@@ -254,9 +281,12 @@ async def test_two_environments_concurrently(host: LocalWorkerHost, code: Path) 
     spec = spec_for(code, handler="app.echo")
     envs = await asyncio.gather(host.create_environment(spec), host.create_environment(spec))
     try:
-        results = await asyncio.gather(*(
-            env.invoke(request(spec, json.dumps({"who": i}).encode()))
-            for i, env in enumerate(envs)))
+        results = await asyncio.gather(
+            *(
+                env.invoke(request(spec, json.dumps({"who": i}).encode()))
+                for i, env in enumerate(envs)
+            )
+        )
     finally:
         await asyncio.gather(*(env.destroy() for env in envs))
     assert [json.loads(r.payload)["event"] for r in results] == [{"who": 0}, {"who": 1}]

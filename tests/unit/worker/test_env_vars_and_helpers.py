@@ -11,16 +11,29 @@ from nimbus.worker.sandbox.config import Bind, SandboxConfig
 
 
 def spec(**kwargs: object) -> EnvironmentSpec:
-    return EnvironmentSpec(function_name="f", function_version="3", function_arn="arn:f",
-                           runtime="python3.11", handler="app.h", code_dir=Path("/c"),
-                           **kwargs)  # type: ignore[arg-type]
+    return EnvironmentSpec(
+        function_name="f",
+        function_version="3",
+        function_arn="arn:f",
+        runtime="python3.11",
+        handler="app.h",
+        code_dir=Path("/c"),
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 def test_env_vars_reserved_win_and_defaults_overridable() -> None:
     env = env_vars.build(
-        spec(environment={"AWS_REGION": "x", "TZ": "Asia/Tokyo", "MINE": "1"}, memory_mb=512,
-             endpoint_url="http://n:1"),
-        runtime_api="127.0.0.1:9", log_stream="s", paths=env_vars.Paths(), python_version="3.11")
+        spec(
+            environment={"AWS_REGION": "x", "TZ": "Asia/Tokyo", "MINE": "1"},
+            memory_mb=512,
+            endpoint_url="http://n:1",
+        ),
+        runtime_api="127.0.0.1:9",
+        log_stream="s",
+        paths=env_vars.Paths(),
+        python_version="3.11",
+    )
     assert env["AWS_REGION"] == "us-east-1" and env["TZ"] == "Asia/Tokyo" and env["MINE"] == "1"
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "3"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
@@ -42,9 +55,16 @@ def test_cpu_quota_proportional_to_memory() -> None:
 
 
 def test_sandbox_config_round_trip() -> None:
-    config = SandboxConfig(env_id="e", isolation="namespaces", environ={"A": "1"},
-                           workdir="/var/task", argv=("/x", "y"), sys_path=("/a",),
-                           binds=(Bind(source="/s", target="/t"),), cgroup_procs=("/p",))
+    config = SandboxConfig(
+        env_id="e",
+        isolation="namespaces",
+        environ={"A": "1"},
+        workdir="/var/task",
+        argv=("/x", "y"),
+        sys_path=("/a",),
+        binds=(Bind(source="/s", target="/t"),),
+        cgroup_procs=("/p",),
+    )
     assert SandboxConfig.from_json(config.to_json()) == config
 
 

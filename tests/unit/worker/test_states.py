@@ -52,8 +52,14 @@ def test_runtime_unlisted_transitions_refused(state: RuntimeState, event: Runtim
 
 def test_environment_lifecycle() -> None:
     state = EnvState.CREATING
-    for target in (EnvState.INITIALIZING, EnvState.READY, EnvState.BUSY, EnvState.READY,
-                   EnvState.BUSY, EnvState.DEAD):
+    for target in (
+        EnvState.INITIALIZING,
+        EnvState.READY,
+        EnvState.BUSY,
+        EnvState.READY,
+        EnvState.BUSY,
+        EnvState.DEAD,
+    ):
         state = next_state(state, target)
     assert state is EnvState.DEAD
     assert can_move(EnvState.INIT_FAILED, EnvState.BUSY)
