@@ -77,11 +77,19 @@ def wrk_throughput(server: NimbusServer, duration: int, connections: int) -> dic
     }
 
 
-async def _raw_post(port: int, path: str) -> tuple[int, float]:
-    """One POST on its own connection with asyncio streams: an httpx client with 500
-    connections spends more CPU than the server does, so it would time itself."""
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _connect(port: int) -> Connection:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def _raw_post(conn: Connection, path: str) -> tuple[int, float]:
+    """One POST on an already open keep-alive connection, with asyncio streams: an httpx
+    client with 500 connections spends more CPU than the server does, so it would time
+    itself."""
+    reader, writer = conn
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: 2\r\n\r\n{{}}".encode())
     await writer.drain()
     status = int((await reader.readline()).split()[1])
@@ -91,7 +99,6 @@ async def _raw_post(port: int, path: str) -> tuple[int, float]:
         if name.lower() == "content-length":
             length = int(value)
     await reader.readexactly(length)
-    writer.close()
     return status, (time.perf_counter() - started) * 1000
 
 
@@ -101,13 +108,17 @@ async def burst(server: NimbusServer, count: int) -> dict[str, object]:
             client, "sleepy", "import time\ndef handler(e, c):\n    time.sleep(0.1)\n    return 1\n"
         )
     path = "/2015-03-31/functions/sleepy/invocations"
+    # `count` clients, each with its own keep-alive connection, opened before timing starts.
+    conns = await asyncio.gather(*(_connect(server.port) for _ in range(count)))
     # Warm-up: the first burst creates the environments (cold starts).
     warmup_started = time.perf_counter()
-    await asyncio.gather(*(_raw_post(server.port, path) for _ in range(count)))
+    await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
     warmup_wall = time.perf_counter() - warmup_started
     started = time.perf_counter()
-    results = await asyncio.gather(*(_raw_post(server.port, path) for _ in range(count)))
+    results = await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
     wall = time.perf_counter() - started
+    for _reader, writer in conns:
+        writer.close()
     with httpx.Client(base_url=server.url, timeout=60) as client:
         metrics = client.get("/_nimbus/metrics").json()["Functions"]["sleepy"]
     return {

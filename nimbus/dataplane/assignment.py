@@ -69,7 +69,11 @@ class Assignment:
         self._keep_alive_s = keep_alive_s
         self._on_cold_start = on_cold_start
         self._envs: dict[str, Tracked] = {}
+        # pool key -> idle environments, least recently used first (a dict keeps insertion
+        # order and a release re-inserts at the end), on-demand and provisioned apart, so the
+        # best candidate of each kind is the last entry: O(1) however large the pool.
         self._idle: dict[str, dict[str, Tracked]] = {}
+        self._idle_provisioned: dict[str, dict[str, Tracked]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
 
@@ -88,7 +92,7 @@ class Assignment:
             tracked.busy = False
             tracked.last_used = self._clock.monotonic()
             if tracked.env.alive and not tracked.retired:
-                self._idle.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
+                self._park(tracked)
             else:
                 self._spawn(self._destroy(tracked))
 
@@ -97,7 +101,7 @@ class Assignment:
         tracked = await self._cold_start(spec, provisioned=True)
         tracked.owner = owner
         tracked.last_used = self._clock.monotonic()
-        self._idle.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
+        self._park(tracked)
         return tracked.env
 
     def provisioned_counts(self, owner: str) -> tuple[int, int]:
@@ -143,22 +147,38 @@ class Assignment:
     # --- internals -------------------------------------------------------------------------
 
     def _take_idle(self, pool_key: str) -> Tracked | None:
-        pool = self._idle.get(pool_key)
-        while pool:
-            chosen = pool_policy.pick_warm([t.idle_view() for t in pool.values()])
+        while True:
+            candidates = [
+                pool[next(reversed(pool))]
+                for pool in (self._idle_provisioned.get(pool_key), self._idle.get(pool_key))
+                if pool
+            ]
+            chosen = pool_policy.pick_warm([t.idle_view() for t in candidates])
             if chosen is None:
                 return None
-            tracked = pool.pop(chosen.id)
+            tracked = self._envs[chosen.id]
+            self._remove_idle(tracked)
             if tracked.env.alive:
                 return tracked
             self._spawn(self._destroy(tracked))
-        return None
+
+    def _park(self, tracked: Tracked) -> None:
+        pools = self._idle_provisioned if tracked.provisioned else self._idle
+        pools.setdefault(tracked.pool_key, {})[tracked.env.id] = tracked
+
+    def _all_idle(self) -> list[Tracked]:
+        return [
+            t
+            for pools in (self._idle, self._idle_provisioned)
+            for pool in pools.values()
+            for t in pool.values()
+        ]
 
     async def _cold_start(self, spec: EnvironmentSpec, *, provisioned: bool = False) -> Tracked:
         self._on_cold_start(spec.function_name)
         slot = self._placement.choose(spec.memory_mb)
         if slot is None:
-            idle = [t.idle_view() for pool in self._idle.values() for t in pool.values()]
+            idle = [t.idle_view() for t in self._all_idle()]
             plan = pool_policy.evictions_for(self._placement.snapshots(), idle, spec.memory_mb)
             if plan is None:
                 raise TooManyRequestsError(
@@ -191,11 +211,12 @@ class Assignment:
         return tracked
 
     def _remove_idle(self, tracked: Tracked) -> None:
-        pool = self._idle.get(tracked.pool_key)
-        if pool is not None:
-            pool.pop(tracked.env.id, None)
-            if not pool:
-                del self._idle[tracked.pool_key]
+        for pools in (self._idle, self._idle_provisioned):
+            pool = pools.get(tracked.pool_key)
+            if pool is not None:
+                pool.pop(tracked.env.id, None)
+                if not pool:
+                    del pools[tracked.pool_key]
 
     async def _destroy(self, tracked: Tracked) -> None:
         if self._envs.pop(tracked.env.id, None) is None:
@@ -214,7 +235,7 @@ class Assignment:
             self.reap()
 
     def reap(self) -> None:
-        idle = [t.idle_view() for pool in self._idle.values() for t in pool.values()]
+        idle = [t.idle_view() for t in self._all_idle()]
         for view in pool_policy.expired(
             idle, now=self._clock.monotonic(), keep_alive_s=self._keep_alive_s
         ):
