@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
@@ -84,8 +85,8 @@ class GroupCommit:
                     runs.append((write.statement, [write.params]))
         try:
             async with self._engine.begin() as conn:
-                for statement, params in runs:
-                    await conn.execute(statement, params if len(params) > 1 else params[0])
+                # One hop to the driver's thread for the whole batch, not one per statement.
+                await conn.run_sync(_execute_runs, runs)
         except Exception as exc:
             log.exception("group commit of %d writes failed", sum(len(w) for w, _ in batch))
             for _writes, future in batch:
@@ -95,3 +96,8 @@ class GroupCommit:
         for _writes, future in batch:
             if not future.done():
                 future.set_result(None)
+
+
+def _execute_runs(conn: Connection, runs: list[tuple[Executable, list[Mapping[str, Any]]]]) -> None:
+    for statement, params in runs:
+        conn.execute(statement, params if len(params) > 1 else params[0])
