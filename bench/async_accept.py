@@ -15,17 +15,11 @@ share this machine's cores) and with a single poller (what the accept path alone
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
 import sqlite3
-import subprocess
-import tempfile
-from pathlib import Path
 
 import httpx
 
-from bench.common import deploy, report
-from bench.throughput import _wrk_latency_ms
+from bench.common import deploy, report, run_wrk, running_server
 from tests.support import NimbusServer
 
 LUA = """
@@ -46,40 +40,26 @@ def run(server: NimbusServer, duration: int, connections: int) -> dict[str, obje
                 headers={"X-Amz-Invocation-Type": "Event"},
             )
             assert response.status_code == 202, response.text
-    if shutil.which("wrk") is None:
+    result = run_wrk(
+        f"{server.url}/2015-03-31/functions/noop/invocations",
+        script=LUA,
+        connections=connections,
+        duration_s=duration,
+    )
+    if result is None:
         return {"wrk": "not installed"}
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-s",
-            script.name,
-            f"{server.url}/2015-03-31/functions/noop/invocations",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-    ).stdout
     with sqlite3.connect(server.data_dir / "nimbus.db") as db:
         queued = db.execute("select count(*) from async_events").fetchone()[0]
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "async_accept_wrk": {
             "connections": connections,
             "duration_s": duration,
-            "requests": int(total.group(1)) if total else 0,
-            "accepted_per_s": float(rate.group(1)) if rate else 0.0,
-            "non_2xx": int(errors.group(1)) if errors else 0,
+            "requests": result.requests,
+            "accepted_per_s": result.requests_per_s,
+            "non_2xx": result.non_2xx,
             "still_queued_at_end": queued,
-            "p50_ms": _wrk_latency_ms(out, "50%"),
-            "p99_ms": _wrk_latency_ms(out, "99%"),
+            "p50_ms": result.p50_ms,
+            "p99_ms": result.p99_ms,
         }
     }
 
@@ -91,17 +71,9 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, object] = {}
     for label, pollers in (("default_pollers", "64"), ("single_poller", "1")):
-        with tempfile.TemporaryDirectory() as tmp:
-            server = NimbusServer(
-                data_dir=Path(tmp) / "data",
-                env={"NIMBUS_LOG_LEVEL": "warning", "NIMBUS_ASYNC_CONCURRENCY": pollers},
-            )
-            server.start()
-            try:
-                for key, value in run(server, args.duration, args.connections).items():
-                    results[f"{key}_{label}"] = value
-            finally:
-                server.stop()
+        with running_server({"NIMBUS_ASYNC_CONCURRENCY": pollers}) as server:
+            for key, value in run(server, args.duration, args.connections).items():
+                results[f"{key}_{label}"] = value
     report("async accept (InvocationType=Event -> 202)", results)
 
 

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support import ROLE, make_zip
+from tests.support import ROLE, NimbusServer, make_zip
 
 NOOP = "def handler(event, context):\n    return None\n"
 
@@ -67,3 +75,80 @@ def report(title: str, results: dict[str, Any]) -> None:
         else:
             print(f"  {key:<{width}}{value}")
     sys.stdout.flush()
+
+
+@contextmanager
+def running_server(env: dict[str, str] | None = None) -> Iterator[NimbusServer]:
+    """A fresh `nimbus server` (and store) for one benchmark run, stopped afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = NimbusServer(
+            data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning", **(env or {})}
+        )
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WrkResult:
+    output: str
+    requests: int
+    requests_per_s: float
+    non_2xx: int
+    p50_ms: float
+    p99_ms: float
+
+
+def _latency_ms(text: str, label: str) -> float:
+    match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
+    if match is None:
+        return 0.0
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(
+    url: str,
+    *,
+    script: str | Path,
+    connections: int,
+    duration_s: float,
+    env: dict[str, str] | None = None,
+) -> WrkResult | None:
+    """Drive ``url`` with `wrk` (a C client, so it is not the bottleneck) running a Lua
+    ``script`` (its text, or a file); None when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        return None
+    if isinstance(script, str):
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+            handle.write(script)
+        script = Path(handle.name)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{int(duration_s)}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration_s + 60,
+        env={**os.environ, **(env or {})},
+    ).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(
+        output=out,
+        requests=int(total.group(1)) if total else 0,
+        requests_per_s=float(rate.group(1)) if rate else 0.0,
+        non_2xx=int(errors.group(1)) if errors else 0,
+        p50_ms=_latency_ms(out, "50%"),
+        p99_ms=_latency_ms(out, "99%"),
+    )

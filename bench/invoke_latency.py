@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.common import deploy, report, summary
+from bench.common import deploy, report, running_server, summary
 from tests.support import NimbusServer
 
 
@@ -111,15 +110,10 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=2000)
     parser.add_argument("--concurrent", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
-        server.start()
-        try:
-            results = cold_and_warm(server, args.cold, args.warm)
-            if args.concurrent:
-                results.update(asyncio.run(concurrent_cold(server, args.concurrent)))
-        finally:
-            server.stop()
+    with running_server() as server:
+        results = cold_and_warm(server, args.cold, args.warm)
+        if args.concurrent:
+            results.update(asyncio.run(concurrent_cold(server, args.concurrent)))
     report("invoke_latency", results)
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.invoke_latency", "bench.throughput"]
+BENCHMARKS = [
+    "bench.invoke_latency",
+    "bench.throughput",
+    "bench.async_accept",
+    "bench.sqs_roundtrip",
+]
 
 
 def main() -> None:

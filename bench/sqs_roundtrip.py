@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,9 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import report, summary
-from bench.throughput import _wrk_latency_ms
-from tests.support import NimbusServer
+from bench.common import report, run_wrk, running_server, summary
 
 
 async def _call(client: httpx.AsyncClient, op: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -122,36 +117,27 @@ def wrk_single(url: str, duration: float, connections: int) -> dict[str, Any]:
             headers={"X-Amz-Target": "AmazonSQS.CreateQueue"},
         )
         queue = response.json()["QueueUrl"]
-    script = Path(__file__).with_name("sqs_roundtrip.lua")
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{int(duration)}s",
-            "--latency",
-            "-s",
-            str(script),
-            f"{url}/",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-        env={**os.environ, "SQS_QUEUE_URL": queue},
-    ).stdout
+    result = run_wrk(
+        f"{url}/",
+        script=Path(__file__).with_name("sqs_roundtrip.lua"),
+        connections=connections,
+        duration_s=duration,
+        env={"SQS_QUEUE_URL": queue},
+    )
+    assert result is not None
+    out = result.output
     found = re.search(r"ROUNDTRIP sends=(\d+) deletes=(\d+) duration_us=(\d+)", out)
     if found is None:
         return {"wrk_output": out[-500:]}
     sends, deletes, micros = (int(g) for g in found.groups())
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     return {
         "connections": connections,
         "sends": sends,
         "deletes": deletes,
         "messages_per_s": round(deletes / (micros / 1e6), 1),
-        "requests_per_s": float(rate.group(1)) if rate else 0.0,
-        "request_p50_ms": _wrk_latency_ms(out, "50%"),
-        "request_p99_ms": _wrk_latency_ms(out, "99%"),
+        "requests_per_s": result.requests_per_s,
+        "request_p50_ms": result.p50_ms,
+        "request_p99_ms": result.p99_ms,
     }
 
 
@@ -167,13 +153,8 @@ def main() -> None:
     }
     results = {}
     for label, mode in modes.items():  # a fresh server (and store) for each mode
-        with tempfile.TemporaryDirectory() as tmp:
-            server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
-            server.start()
-            try:
-                results[label] = mode(server.url)
-            finally:
-                server.stop()
+        with running_server() as server:
+            results[label] = mode(server.url)
     report("SQS send + receive + delete round trips", results)
 
 

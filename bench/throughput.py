@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.common import deploy, report, summary
+from bench.common import deploy, report, run_wrk, running_server, summary
 from tests.support import NimbusServer
 
 LUA = """
@@ -31,48 +26,27 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def _wrk_latency_ms(text: str, label: str) -> float:
-    match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
-    if match is None:
-        return 0.0
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-
 def wrk_throughput(server: NimbusServer, duration: int, connections: int) -> dict[str, object]:
     with httpx.Client(base_url=server.url, timeout=60) as client:
         deploy(client, "noop")
         for _ in range(100):  # warm-up
             client.post("/2015-03-31/functions/noop/invocations", content=b"{}")
-    if shutil.which("wrk") is None:
+    result = run_wrk(
+        f"{server.url}/2015-03-31/functions/noop/invocations",
+        script=LUA,
+        connections=connections,
+        duration_s=duration,
+    )
+    if result is None:
         return {"wrk": "not installed (scripts/install-debian.sh installs it)"}
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-s",
-            script.name,
-            f"{server.url}/2015-03-31/functions/noop/invocations",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-    ).stdout
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "warm_noop_wrk": {
             "connections": connections,
             "duration_s": duration,
-            "invokes_per_s": float(rate.group(1)) if rate else 0.0,
-            "non_2xx": int(errors.group(1)) if errors else 0,
-            "p50_ms": _wrk_latency_ms(out, "50%"),
-            "p99_ms": _wrk_latency_ms(out, "99%"),
+            "invokes_per_s": result.requests_per_s,
+            "non_2xx": result.non_2xx,
+            "p50_ms": result.p50_ms,
+            "p99_ms": result.p99_ms,
         }
     }
 
@@ -139,15 +113,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--burst", type=int, default=500)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = NimbusServer(data_dir=Path(tmp) / "data", env={"NIMBUS_LOG_LEVEL": "warning"})
-        server.start()
-        try:
-            results = wrk_throughput(server, args.duration, args.connections)
-            if args.burst:
-                results.update(asyncio.run(burst(server, args.burst)))
-        finally:
-            server.stop()
+    with running_server() as server:
+        results = wrk_throughput(server, args.duration, args.connections)
+        if args.burst:
+            results.update(asyncio.run(burst(server, args.burst)))
     report("throughput", results)
 
 

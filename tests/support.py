@@ -39,6 +39,26 @@ def make_zip(files: Mapping[str, str | bytes], *, modes: Mapping[str, int] | Non
     return buffer.getvalue()
 
 
+def create_function(lam: Any, name: str, *, code: bytes, **overrides: Any) -> dict[str, Any]:
+    """CreateFunction of a python3.11 `app.handler` from ``code``; ``overrides`` win."""
+    params: dict[str, Any] = {
+        "FunctionName": name,
+        "Runtime": "python3.11",
+        "Role": ROLE,
+        "Handler": "app.handler",
+        "Code": {"ZipFile": code},
+    }
+    params.update(overrides)
+    result: dict[str, Any] = lam.create_function(**params)
+    return result
+
+
+def error_of(exc: Any) -> tuple[str, int, str]:
+    """(error code, HTTP status, message) of a pytest.raises(ClientError) result."""
+    err = exc.value.response
+    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
+
+
 @dataclass
 class NimbusServer:
     data_dir: Path

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import ROLE, make_zip
+from tests.support import ROLE, error_of, make_zip
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -45,11 +45,6 @@ def settle(lam: Any, name: str) -> None:
             return
         assert time.monotonic() < deadline, config
         time.sleep(0.02)
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    err = exc.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
 
 
 def test_alias_lifecycle(lam: Any, fname: str) -> None:

@@ -10,27 +10,13 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import ROLE, NimbusServer, make_zip
+from tests.support import ROLE, NimbusServer, create_function, error_of, make_zip
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return event\n"})
 
 
 def create(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "FunctionName": name,
-        "Runtime": "python3.11",
-        "Role": ROLE,
-        "Handler": "app.handler",
-        "Code": {"ZipFile": CODE},
-    }
-    params.update(overrides)
-    result: dict[str, Any] = lam.create_function(**params)
-    return result
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    err = exc.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
+    return create_function(lam, name, code=CODE, **overrides)
 
 
 def test_create_reports_configuration_and_becomes_active(lam: Any, fname: str) -> None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import ROLE, NimbusServer, make_zip
+from tests.support import NimbusServer, create_function, error_of, make_zip
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return 1\n"})
 LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:"
@@ -34,22 +34,8 @@ def publish(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
     return result
 
 
-def create_function(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "FunctionName": name,
-        "Runtime": "python3.11",
-        "Role": ROLE,
-        "Handler": "app.handler",
-        "Code": {"ZipFile": CODE},
-    }
-    params.update(overrides)
-    result: dict[str, Any] = lam.create_function(**params)
-    return result
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    err = exc.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
+def create(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
+    return create_function(lam, name, code=CODE, **overrides)
 
 
 def test_publish_and_get_layer_versions(lam: Any, fname: str) -> None:
@@ -188,7 +174,7 @@ def test_delete_layer_version(lam: Any, fname: str) -> None:
 
 def test_functions_use_layers(lam: Any, fname: str) -> None:
     layer = publish(lam, fname)
-    created = create_function(lam, fname, Layers=[layer["LayerVersionArn"]])
+    created = create(lam, fname, Layers=[layer["LayerVersionArn"]])
     assert created["Layers"] == [
         {"Arn": layer["LayerVersionArn"], "CodeSize": layer["Content"]["CodeSize"]}
     ]
@@ -198,13 +184,13 @@ def test_functions_use_layers(lam: Any, fname: str) -> None:
 
 def test_a_deleted_layer_version_still_serves_functions_that_use_it(lam: Any, fname: str) -> None:
     layer = publish(lam, fname)
-    create_function(lam, fname, Layers=[layer["LayerVersionArn"]])
+    create(lam, fname, Layers=[layer["LayerVersionArn"]])
     lam.delete_layer_version(LayerName=fname, VersionNumber=1)
     config = lam.get_function(FunctionName=fname)["Configuration"]
     assert [item["Arn"] for item in config["Layers"]] == [layer["LayerVersionArn"]]
     # ...but no new function can add it.
     with pytest.raises(ClientError) as exc:
-        create_function(lam, f"{fname}-new", Layers=[layer["LayerVersionArn"]])
+        create(lam, f"{fname}-new", Layers=[layer["LayerVersionArn"]])
     code, status, message = error_of(exc)
     assert (code, status) == ("InvalidParameterValueException", 400)
     assert message == f"Layer version {layer['LayerVersionArn']} does not exist."
@@ -213,9 +199,9 @@ def test_a_deleted_layer_version_still_serves_functions_that_use_it(lam: Any, fn
 def test_layer_rules_on_functions(lam: Any, fname: str) -> None:
     arns = [publish(lam, f"{fname}-{i}")["LayerVersionArn"] for i in range(6)]
     with pytest.raises(ClientError) as exc:
-        create_function(lam, fname, Layers=arns)
+        create(lam, fname, Layers=arns)
     assert error_of(exc)[:2] == ("InvalidParameterValueException", 400)
-    create_function(lam, fname, Layers=arns[:5])
+    create(lam, fname, Layers=arns[:5])
     missing = f"{LAYER_ARN}{fname}-none:1"
     with pytest.raises(ClientError) as exc:
         lam.update_function_configuration(FunctionName=fname, Layers=[missing])
@@ -251,12 +237,12 @@ def test_function_plus_layers_over_250_mb_unzipped_is_rejected(lam: Any, fname: 
         for i in range(2)
     ]
     with pytest.raises(ClientError) as exc:
-        create_function(lam, fname, Layers=big_layers)
+        create(lam, fname, Layers=big_layers)
     code, status, message = error_of(exc)
     assert (code, status) == ("InvalidParameterValueException", 400)
     assert "262144000" in message
     # One big layer fits; new code that pushes the total over the limit does not.
-    create_function(lam, fname, Layers=big_layers[:1])
+    create(lam, fname, Layers=big_layers[:1])
     with pytest.raises(ClientError) as exc:
         lam.update_function_code(FunctionName=fname, ZipFile=zeros("app.bin", 60))
     code, status, message = error_of(exc)

@@ -11,24 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import ROLE, make_zip
+from tests.support import create_function, error_of, make_zip
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return 1\n"})
 CODE_2 = make_zip({"app.py": "def handler(event, context):\n    return 2\n"})
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
-
-
-def create(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "FunctionName": name,
-        "Runtime": "python3.11",
-        "Role": ROLE,
-        "Handler": "app.handler",
-        "Code": {"ZipFile": CODE},
-    }
-    params.update(overrides)
-    result: dict[str, Any] = lam.create_function(**params)
-    return result
 
 
 def settle(lam: Any, name: str) -> dict[str, Any]:
@@ -42,9 +29,8 @@ def settle(lam: Any, name: str) -> dict[str, Any]:
         time.sleep(0.02)
 
 
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    err = exc.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]
+def create(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
+    return create_function(lam, name, code=CODE, **overrides)
 
 
 def test_publish_snapshots_latest_as_numbered_immutable_versions(lam: Any, fname: str) -> None:
