@@ -113,9 +113,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--burst", type=int, default=500)
     args = parser.parse_args()
+    # Each scenario on a fresh node, so one's aftermath (log writes, garbage) is not the
+    # other's load.
     with running_server() as server:
         results = wrk_throughput(server, args.duration, args.connections)
-        if args.burst:
+    if args.burst:
+        with running_server() as server:
             results.update(asyncio.run(burst(server, args.burst)))
     report("throughput", results)
 

@@ -10,6 +10,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nimbus.model.invocation import LogEvent
@@ -54,17 +55,9 @@ class LogStore:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
-        rows = [
-            {
-                "log_group": e.group,
-                "log_stream": e.stream,
-                "timestamp_ms": e.timestamp_ms,
-                "message": e.message,
-            }
-            for e in batch
-        ]
+        rows = [(e.group, e.stream, e.timestamp_ms, e.message) for e in batch]
         async with self._engine.begin() as conn:
-            await conn.execute(log_events.insert(), rows)
+            await conn.run_sync(_insert_rows, rows)
 
     async def query(
         self,
@@ -135,3 +128,23 @@ class LogStore:
                 await self.flush()
             except Exception:  # a failed flush must not stop logging for good
                 log.exception("writing log events failed")
+
+
+def _insert_rows(conn: Connection, rows: list[tuple[str, str, int, str]]) -> None:
+    """Thousands of rows a second under load: hand plain tuples to the DB-API's
+    ``executemany`` rather than building a parameter dict per row."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        markers = {
+            "qmark": ("?", "?", "?", "?"),
+            "numeric_dollar": ("$1", "$2", "$3", "$4"),
+        }.get(conn.dialect.paramstyle, ("%s", "%s", "%s", "%s"))
+        cursor.executemany(
+            "INSERT INTO log_events (log_group, log_stream, timestamp_ms, message) "
+            f"VALUES ({', '.join(markers)})",
+            rows,
+        )
+    finally:
+        cursor.close()
