@@ -42,7 +42,7 @@ from nimbus.frontend import (
 )
 from nimbus.frontend.app import build_asgi
 from nimbus.frontend.context import AccountLimit, Services
-from nimbus.frontend.fast_path import InvokeFastPath
+from nimbus.frontend.fast_path import HotRoutes
 from nimbus.model.arn import Arns
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec
@@ -335,7 +335,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         yield Node(settings=settings, services=services, assignment=assignment, invoker=invoker)
 
 
-def build_app(settings: Settings) -> InvokeFastPath:
+def build_app(settings: Settings) -> HotRoutes:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_node(settings) as node:
@@ -344,4 +344,4 @@ def build_app(settings: Settings) -> InvokeFastPath:
             yield
 
     placeholder = Services.__new__(Services)
-    return InvokeFastPath(build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan))
+    return HotRoutes(build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan))

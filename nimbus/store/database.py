@@ -24,9 +24,9 @@ def database_url(store: str, data_dir: Path) -> str:
 async def open_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        # One writer at a time is SQLite's rule; a single pooled connection keeps writes
-        # serialised in-process instead of failing with "database is locked".
-        kwargs["pool_size"] = 1
+        # One writer at a time is SQLite's rule: few connections (the group committer holds
+        # one for good), and busy_timeout makes a second writer wait rather than fail.
+        kwargs["pool_size"] = 2
         kwargs["max_overflow"] = 0
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
