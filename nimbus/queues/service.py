@@ -1,13 +1,6 @@
-"""The built-in queue service (SQS-compatible standard queues).
-
-Every message lives in the store; the service also keeps all of them in memory, per queue in
-a heap ordered by when they become visible, so receiving reads no database. Each change is
-written through group commit and the caller resumes only once it is durable: a SendMessage
-that was answered survives kill -9. A node owns its queues' memory; queues are not shared
-between cluster nodes yet.
-
-Long polling waits on a per-queue ``asyncio.Event`` that a send sets, never holding a
-database connection.
+"""The built-in queue service (SQS-compatible standard queues), part two: the message
+operations. How messages are kept (in the store, and indexed in memory per queue) and how
+long polling waits is described in ``registry.py``.
 """
 
 from __future__ import annotations
