@@ -39,6 +39,8 @@ async def _root(request: Request) -> Response:
                 params = orjson.loads(raw) if raw.strip() else {}
             except orjson.JSONDecodeError as exc:
                 raise SqsInvalidParameterError(f"The request body is not JSON: {exc}") from exc
+            if not isinstance(params, dict):
+                raise SqsInvalidParameterError("The request body must be a JSON object.")
             result = await sqs_api.call(services, target.split(".", 1)[1], params)
         except NimbusError as exc:
             return sqs_json_error(exc)

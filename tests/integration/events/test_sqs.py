@@ -212,3 +212,18 @@ def test_messages_survive_a_restart(tmp_path: Any) -> None:
         assert got["Messages"][0]["Body"] == "kept"
     finally:
         instance.stop()
+
+
+def test_sqs_body_that_is_json_but_not_an_object_is_a_400(server: Any) -> None:
+    import httpx
+
+    for body in (b"[]", b"1", b'"x"', b"null"):
+        response = httpx.post(
+            f"{server.url}/",
+            content=body,
+            headers={
+                "X-Amz-Target": "AmazonSQS.SendMessage",
+                "Content-Type": "application/x-amz-json-1.0",
+            },
+        )
+        assert response.status_code == 400, (body, response.text)
