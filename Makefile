@@ -20,11 +20,13 @@ run: install
 
 test: install
 	$(BIN)/ruff check nimbus tests bench
+	$(BIN)/ruff format --check -q nimbus tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check nimbus tests bench
+	$(BIN)/ruff format --check -q nimbus tests bench
 	$(BIN)/mypy
 
 bench: install

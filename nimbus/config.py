@@ -70,9 +70,7 @@ class Settings:
             ),
             "async_backoff_s": _floats(_env("ASYNC_BACKOFF", ""), cls.async_backoff_s),
             "async_concurrency": int(_env("ASYNC_CONCURRENCY", str(cls.async_concurrency))),
-            "async_claim_lease_s": float(
-                _env("ASYNC_CLAIM_LEASE", str(cls.async_claim_lease_s))
-            ),
+            "async_claim_lease_s": float(_env("ASYNC_CLAIM_LEASE", str(cls.async_claim_lease_s))),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

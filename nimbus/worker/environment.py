@@ -108,8 +108,10 @@ class LocalEnvironment:
         now_ms = int(self._clock.now() * 1000)
         group = self._spec.log_group
         self._sink.emit(
-            [LogEvent(group=group, stream=self.log_stream, timestamp_ms=now_ms, message=m)
-             for m in lines]
+            [
+                LogEvent(group=group, stream=self.log_stream, timestamp_ms=now_ms, message=m)
+                for m in lines
+            ]
         )
         if self._capture is not None:
             self._capture.extend(lines)
@@ -160,8 +162,11 @@ class LocalEnvironment:
         self.platform_line(log_format.start_line(rid, self._spec.function_version))
         # Reported once, on the cold-start invocation; a provisioned environment was
         # initialised ahead of time, so (as on AWS) its REPORT lines carry no Init Duration.
-        init_ms = None if self._spec.initialization_type == "provisioned-concurrency" else (
-            self.init_duration_ms)
+        init_ms = (
+            None
+            if self._spec.initialization_type == "provisioned-concurrency"
+            else (self.init_duration_ms)
+        )
         self.init_duration_ms = None
         started = self._clock.monotonic()
         if self.init_failure is not None:
@@ -173,12 +178,14 @@ class LocalEnvironment:
             future: asyncio.Future[Outcome] = loop.create_future()
             self._outcome = future
             reply: asyncio.Future[RuntimeReply] = loop.create_future()
+
             def settle(outcome: Outcome) -> None:
                 if not future.done():
                     future.set_result(outcome)
 
             reply.add_done_callback(
-                lambda r: settle(Outcome(kind=r.result().kind, reply=r.result())))
+                lambda r: settle(Outcome(kind=r.result().kind, reply=r.result()))
+            )
             delay = request.deadline_ms / 1000 - self._clock.now()
             timer = loop.call_later(max(0.0, delay), settle, Outcome(kind="timeout"))
             self.api.dispatch(request, reply)
@@ -198,9 +205,16 @@ class LocalEnvironment:
                 peak = self._spec.memory_mb  # AWS reports the limit for an OOM kill
         self.platform_line(log_format.end_line(rid))
         billed = log_format.billed_ms(duration_ms, init_ms if self._billed_init else None)
-        self.platform_line(log_format.report_line(
-            request_id=rid, duration_ms=duration_ms, billed_duration_ms=billed,
-            memory_mb=self._spec.memory_mb, max_memory_used_mb=peak, init_duration_ms=init_ms))
+        self.platform_line(
+            log_format.report_line(
+                request_id=rid,
+                duration_ms=duration_ms,
+                billed_duration_ms=billed,
+                memory_mb=self._spec.memory_mb,
+                max_memory_used_mb=peak,
+                init_duration_ms=init_ms,
+            )
+        )
         tail = log_format.tail(self._capture) if self._capture is not None else ""
         self._capture = None
         dead = dead or self.exit_status is not None
@@ -210,25 +224,36 @@ class LocalEnvironment:
         else:
             self.move(EnvState.READY)
         return InvocationResult(
-            payload=payload, function_error=error, log_tail=tail, duration_ms=duration_ms,
-            billed_duration_ms=billed, init_duration_ms=init_ms, max_memory_used_mb=peak,
-            environment_dead=dead)
+            payload=payload,
+            function_error=error,
+            log_tail=tail,
+            duration_ms=duration_ms,
+            billed_duration_ms=billed,
+            init_duration_ms=init_ms,
+            max_memory_used_mb=peak,
+            environment_dead=dead,
+        )
 
-    def _result_of(self, outcome: Outcome, request: InvocationRequest
-                   ) -> tuple[bytes, str | None, bool]:
+    def _result_of(
+        self, outcome: Outcome, request: InvocationRequest
+    ) -> tuple[bytes, str | None, bool]:
         """(payload, function_error, environment_dead) for how the invocation ended."""
         rid = request.request_id
         if outcome.kind == "response" and outcome.reply is not None:
             return outcome.reply.body, None, False
         if outcome.kind == "error" and outcome.reply is not None:
             body = outcome.reply.body or log_format.error_payload(
-                outcome.reply.error_type or "Unhandled", "")
+                outcome.reply.error_type or "Unhandled", ""
+            )
             return body, "Unhandled", False
         if outcome.kind == "too_large":
             return log_format.too_large_payload(), "Unhandled", False
         if outcome.kind == "timeout":
-            self.platform_line(log_format.timeout_log_line(
-                epoch_s=self._clock.now(), request_id=rid, timeout_s=float(self._spec.timeout_s)))
+            self.platform_line(
+                log_format.timeout_log_line(
+                    epoch_s=self._clock.now(), request_id=rid, timeout_s=float(self._spec.timeout_s)
+                )
+            )
             return log_format.timeout_payload(rid, float(self._spec.timeout_s)), "Unhandled", True
         if outcome.kind == "exit":
             return self._exit_result(rid, outcome.exit_status, self._oom_killed())
@@ -236,11 +261,13 @@ class LocalEnvironment:
         assert failure is not None
         if failure.reply is not None:
             body = failure.reply.body or log_format.error_payload(
-                failure.reply.error_type or "Runtime.Unknown", "Init failed")
+                failure.reply.error_type or "Runtime.Unknown", "Init failed"
+            )
             return body, "Unhandled", True
         if failure.timed_out:
-            message = (f"RequestId: {rid} Error: Init timed out after "
-                       f"{failure.init_timeout_s:.2f} seconds")
+            message = (
+                f"RequestId: {rid} Error: Init timed out after {failure.init_timeout_s:.2f} seconds"
+            )
             self.platform_line(message)
             return log_format.error_payload("Sandbox.Timedout", message), "Unhandled", True
         if failure.exit_status is None and failure.reply is None:
@@ -251,7 +278,8 @@ class LocalEnvironment:
         error_type, payload = log_format.exit_payload(rid, status, oom=oom)
         self.platform_line(
             f"RequestId: {rid} Error: Runtime exited with error: "
-            f"{log_format.exit_description(status)}")
+            f"{log_format.exit_description(status)}"
+        )
         self.platform_line(error_type)
         return payload, "Unhandled", True
 

@@ -130,8 +130,9 @@ class LocalWorkerHost:
         self._api_host = runtime_api_host
         self._python = python_executable or sys.executable
         self._node = node_executable if node_executable is not None else shutil.which("node")
-        self._boto_path = boto_path if boto_path is not None else (
-            _find_boto() if find_boto else None)
+        self._boto_path = (
+            boto_path if boto_path is not None else (_find_boto() if find_boto else None)
+        )
         self._uids = UidPool(uid_base, uid_count)
         self._pids_limit = pids_limit
         self._cpu_limits = cpu_limits
@@ -156,8 +157,10 @@ class LocalWorkerHost:
         if self._requested_isolation == NAMESPACES and not root:
             raise ServiceError("namespaces isolation needs root; use isolation='process'")
         if self._requested_isolation == "auto" and not root:
-            log.warning("not root: sandboxes use 'process' isolation (rlimits only, "
-                        "no isolation between functions)")
+            log.warning(
+                "not root: sandboxes use 'process' isolation (rlimits only, "
+                "no isolation between functions)"
+            )
         self.isolation = NAMESPACES if root and self._requested_isolation != PROCESS else PROCESS
         self._root_dir.mkdir(parents=True, exist_ok=True)
         if self.isolation == NAMESPACES:
@@ -170,8 +173,9 @@ class LocalWorkerHost:
         self._refill_stems()
 
     async def close(self) -> None:
-        await asyncio.gather(*(env.destroy() for env in list(self._envs.values())),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(env.destroy() for env in list(self._envs.values())), return_exceptions=True
+        )
         await self._zygote.close()
         if self._cgroups is not None:
             stems, self._stems = self._stems, []
@@ -197,10 +201,14 @@ class LocalWorkerHost:
         loop = asyncio.get_running_loop()
         env_id = uuid.uuid4().hex[:16]
         stream = log_format.log_stream_name(
-            epoch_s=self._clock.now(), version=spec.function_version, hex32=uuid.uuid4().hex)
+            epoch_s=self._clock.now(), version=spec.function_version, hex32=uuid.uuid4().hex
+        )
         namespaces = self.isolation == NAMESPACES
-        opt = await asyncio.to_thread(layers.merged_opt, self._layer_cache, spec.layer_dirs) \
-            if spec.layer_dirs else None
+        opt = (
+            await asyncio.to_thread(layers.merged_opt, self._layer_cache, spec.layer_dirs)
+            if spec.layer_dirs
+            else None
+        )
         uid = self._uids.acquire() if namespaces else None
         group: EnvCgroup | None = None
         init: asyncio.Future[tuple[str, RuntimeReply | int | None]] = loop.create_future()
@@ -209,15 +217,24 @@ class LocalWorkerHost:
             if not init.done():
                 init.set_result(("ok", None) if reply is None else ("error", reply))
 
-        api = RuntimeApi(bind_host=self._api_host, expected_uid=uid, on_init=on_init,
-                         peers=self._peers)
+        api = RuntimeApi(
+            bind_host=self._api_host, expected_uid=uid, on_init=on_init, peers=self._peers
+        )
         env = LocalEnvironment(
-            env_id=env_id, spec=spec, api=api, log_stream=stream, log_sink=self._sink,
-            clock=self._clock, billed_init=registry.family_of(spec.runtime) == "provided",
+            env_id=env_id,
+            spec=spec,
+            api=api,
+            log_stream=stream,
+            log_sink=self._sink,
+            clock=self._clock,
+            billed_init=registry.family_of(spec.runtime) == "provided",
             read_peak_mb=read_peak_mb,
-            oom_killed=lambda: self._cgroups is not None and group is not None
-            and self._cgroups.oom_killed(group),
-            kill=self._zygote.kill, release=self._release)
+            oom_killed=lambda: (
+                self._cgroups is not None and group is not None and self._cgroups.oom_killed(group)
+            ),
+            kill=self._zygote.kill,
+            release=self._release,
+        )
         self._envs[env_id] = env
         self._resources[env_id] = (None, uid)
         read_fd, write_fd = os.pipe()
@@ -226,26 +243,40 @@ class LocalWorkerHost:
             if self._cgroups is not None and self._stems:
                 stem, group = self._stems.pop(0)
                 self._resources[env_id] = (group, uid)
-                self._cgroups.set_limits(group, memory_mb=spec.memory_mb,
-                                         pids_max=self._pids_limit)
+                self._cgroups.set_limits(group, memory_mb=spec.memory_mb, pids_max=self._pids_limit)
                 loop.call_soon(self._refill_stems)
             elif self._cgroups is not None:
                 group = self._cgroups.create(
-                    env_id, memory_mb=spec.memory_mb, pids_max=self._pids_limit)
+                    env_id, memory_mb=spec.memory_mb, pids_max=self._pids_limit
+                )
                 self._resources[env_id] = (group, uid)
             await api.start()
             plan = plan_launch(
-                spec, namespaces=namespaces, opt=opt, python=self._python,
-                python_prefix=self._zygote.prefix, python_version=self._zygote.version,
-                node=self._node, boto_path=self._boto_path)
-            config = self._config(spec, env_id, plan, api, stream, uid,
-                                  None if stem else group)
+                spec,
+                namespaces=namespaces,
+                opt=opt,
+                python=self._python,
+                python_prefix=self._zygote.prefix,
+                python_version=self._zygote.version,
+                node=self._node,
+                boto_path=self._boto_path,
+            )
+            config = self._config(spec, env_id, plan, api, stream, uid, None if stem else group)
             env.attach_log_pipe(read_fd)
             env.move(EnvState.INITIALIZING)
             started = self._clock.monotonic()
             if plan.missing_entrypoint:
-                init.set_result(("error", RuntimeReply(kind="error", body=log_format.error_payload(
-                    "Runtime.InvalidEntrypoint", plan.missing_entrypoint))))
+                init.set_result(
+                    (
+                        "error",
+                        RuntimeReply(
+                            kind="error",
+                            body=log_format.error_payload(
+                                "Runtime.InvalidEntrypoint", plan.missing_entrypoint
+                            ),
+                        ),
+                    )
+                )
             else:
                 pid = await self._zygote.spawn(config, write_fd, stem)
                 env.process_started(pid)
@@ -265,8 +296,11 @@ class LocalWorkerHost:
         return env
 
     async def _finish_init(
-        self, env: LocalEnvironment, init: asyncio.Future[tuple[str, RuntimeReply | int | None]],
-        started: float, group: EnvCgroup | None,
+        self,
+        env: LocalEnvironment,
+        init: asyncio.Future[tuple[str, RuntimeReply | int | None]],
+        started: float,
+        group: EnvCgroup | None,
     ) -> None:
         try:
             kind, detail = await asyncio.wait_for(init, self._init_timeout_s)
@@ -281,8 +315,9 @@ class LocalWorkerHost:
         if kind == "error" and isinstance(detail, RuntimeReply):
             failure = InitFailure(reply=detail)
         elif kind == "exit" and isinstance(detail, int):
-            oom = self._cgroups is not None and group is not None and \
-                self._cgroups.oom_killed(group)
+            oom = (
+                self._cgroups is not None and group is not None and self._cgroups.oom_killed(group)
+            )
             failure = InitFailure(exit_status=detail, oom=oom)
         else:
             failure = InitFailure(timed_out=True, init_timeout_s=self._init_timeout_s)
@@ -306,17 +341,41 @@ class LocalWorkerHost:
             self._zygote.make_stem(name, group.procs_files)
             self._stems.append((name, group))
 
-    def _config(self, spec: EnvironmentSpec, env_id: str, plan: LaunchPlan, api: RuntimeApi,
-                stream: str, uid: int | None, group: EnvCgroup | None) -> SandboxConfig:
-        environ = env_vars.build(spec, runtime_api=api.address, log_stream=stream,
-                                 paths=plan.paths, python_version=self._zygote.version)
+    def _config(
+        self,
+        spec: EnvironmentSpec,
+        env_id: str,
+        plan: LaunchPlan,
+        api: RuntimeApi,
+        stream: str,
+        uid: int | None,
+        group: EnvCgroup | None,
+    ) -> SandboxConfig:
+        environ = env_vars.build(
+            spec,
+            runtime_api=api.address,
+            log_stream=stream,
+            paths=plan.paths,
+            python_version=self._zygote.version,
+        )
         return SandboxConfig(
-            env_id=env_id, isolation=self.isolation, environ=environ, workdir=plan.paths.task_root,
-            argv=plan.argv, handler=spec.handler, sys_path=plan.sys_path,
-            sys_path_tail=plan.sys_path_tail, uid=uid or 0, gid=uid or 0,
-            root_dir=str(self._root_dir), binds=plan.binds, tmp_mb=spec.ephemeral_storage_mb,
-            cgroup_procs=group.procs_files if group else (), memory_mb=spec.memory_mb,
-            hostname="localhost")
+            env_id=env_id,
+            isolation=self.isolation,
+            environ=environ,
+            workdir=plan.paths.task_root,
+            argv=plan.argv,
+            handler=spec.handler,
+            sys_path=plan.sys_path,
+            sys_path_tail=plan.sys_path_tail,
+            uid=uid or 0,
+            gid=uid or 0,
+            root_dir=str(self._root_dir),
+            binds=plan.binds,
+            tmp_mb=spec.ephemeral_storage_mb,
+            cgroup_procs=group.procs_files if group else (),
+            memory_mb=spec.memory_mb,
+            hostname="localhost",
+        )
 
     async def _release(self, env: LocalEnvironment) -> None:
         """Destroy: kill the namespace, remove the cgroup, give the uid back."""

@@ -50,7 +50,7 @@ class LogPipe:
             out: list[str] = []
             for line in lines:
                 for start in range(0, max(len(line), 1), MAX_LINE):
-                    out.append(line[start:start + MAX_LINE].decode("utf-8", errors="replace"))
+                    out.append(line[start : start + MAX_LINE].decode("utf-8", errors="replace"))
             self._on_lines(out)
         if eof:
             self.close()

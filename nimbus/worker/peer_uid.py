@@ -27,8 +27,10 @@ def _request(peer: tuple[str, int], server: tuple[str, int], seq: int) -> bytes:
     body = (
         struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, TCP_ALL_STATES)
         + struct.pack(">HH", peer[1], server[1])
-        + socket.inet_aton(peer[0]) + bytes(12)
-        + socket.inet_aton(server[0]) + bytes(12)
+        + socket.inet_aton(peer[0])
+        + bytes(12)
+        + socket.inet_aton(server[0])
+        + bytes(12)
         + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
     )
     return _HEADER.pack(_HEADER.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, seq, 0) + body

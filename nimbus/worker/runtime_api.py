@@ -44,15 +44,26 @@ class RuntimeReply:
 
 
 def _status_line(status: int) -> bytes:
-    reason = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden",
-              404: "Not Found", 413: "Request Entity Too Large"}.get(status, "Error")
+    reason = {
+        200: "OK",
+        202: "Accepted",
+        400: "Bad Request",
+        403: "Forbidden",
+        404: "Not Found",
+        413: "Request Entity Too Large",
+    }.get(status, "Error")
     return f"HTTP/1.1 {status} {reason}\r\n".encode()
 
 
 def _json_response(status: int, body: dict[str, str]) -> bytes:
     raw = json.dumps(body).encode()
-    return (_status_line(status) + b"Content-Type: application/json\r\nContent-Length: "
-            + str(len(raw)).encode() + b"\r\n\r\n" + raw)
+    return (
+        _status_line(status)
+        + b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(raw)).encode()
+        + b"\r\n\r\n"
+        + raw
+    )
 
 
 _ACCEPTED = _json_response(202, {"status": "OK"})
@@ -63,9 +74,14 @@ def _error(status: int, error_type: str, message: str) -> bytes:
 
 
 class RuntimeApi:
-    def __init__(self, *, bind_host: str, expected_uid: int | None,
-                 on_init: Callable[[RuntimeReply | None], None],
-                 peers: peer_uid.PeerUidLookup | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bind_host: str,
+        expected_uid: int | None,
+        on_init: Callable[[RuntimeReply | None], None],
+        peers: peer_uid.PeerUidLookup | None = None,
+    ) -> None:
         self._bind_host = bind_host
         self._expected_uid = expected_uid
         self._peers = peers or peer_uid.PeerUidLookup()
@@ -125,21 +141,36 @@ class RuntimeApi:
         assert conn is not None
         headers = [
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n",
-            b"Lambda-Runtime-Aws-Request-Id: ", request.request_id.encode(), b"\r\n",
-            b"Lambda-Runtime-Deadline-Ms: ", str(request.deadline_ms).encode(), b"\r\n",
-            b"Lambda-Runtime-Invoked-Function-Arn: ", request.invoked_function_arn.encode(),
+            b"Lambda-Runtime-Aws-Request-Id: ",
+            request.request_id.encode(),
+            b"\r\n",
+            b"Lambda-Runtime-Deadline-Ms: ",
+            str(request.deadline_ms).encode(),
+            b"\r\n",
+            b"Lambda-Runtime-Invoked-Function-Arn: ",
+            request.invoked_function_arn.encode(),
             b"\r\n",
         ]
         if request.trace_id:
             headers += [b"Lambda-Runtime-Trace-Id: ", request.trace_id.encode(), b"\r\n"]
         if request.client_context:
-            headers += [b"Lambda-Runtime-Client-Context: ", request.client_context.encode(),
-                        b"\r\n"]
+            headers += [
+                b"Lambda-Runtime-Client-Context: ",
+                request.client_context.encode(),
+                b"\r\n",
+            ]
         if request.cognito_identity:
-            headers += [b"Lambda-Runtime-Cognito-Identity: ",
-                        request.cognito_identity.encode(), b"\r\n"]
-        headers += [b"Content-Length: ", str(len(request.payload)).encode(), b"\r\n\r\n",
-                    request.payload]
+            headers += [
+                b"Lambda-Runtime-Cognito-Identity: ",
+                request.cognito_identity.encode(),
+                b"\r\n",
+            ]
+        headers += [
+            b"Content-Length: ",
+            str(len(request.payload)).encode(),
+            b"\r\n\r\n",
+            request.payload,
+        ]
         conn.write(b"".join(headers))
 
     def abandon(self) -> None:
@@ -155,12 +186,19 @@ class RuntimeApi:
 
     # -- requests -------------------------------------------------------------------------
 
-    def handle(self, conn: _Connection, method: bytes, url: bytes, body: bytes,
-               error_type: str, oversized: bool) -> bytes | None:
+    def handle(
+        self,
+        conn: _Connection,
+        method: bytes,
+        url: bytes,
+        body: bytes,
+        error_type: str,
+        oversized: bool,
+    ) -> bytes | None:
         """Answer one request; None means the connection is parked (long-poll /next)."""
         if not url.startswith(PREFIX):
             return _error(404, "InvalidURL", "Not Found")
-        path = url[len(PREFIX):].split(b"?", 1)[0]
+        path = url[len(PREFIX) :].split(b"?", 1)[0]
         try:
             if path == b"invocation/next" and method == b"GET":
                 return self._next(conn)
@@ -170,8 +208,9 @@ class RuntimeApi:
                 return _ACCEPTED
             parts = path.split(b"/")
             if len(parts) == 3 and parts[0] == b"invocation" and method == b"POST":
-                return self._answer(parts[1].decode(errors="replace"), parts[2], body,
-                                    error_type, oversized)
+                return self._answer(
+                    parts[1].decode(errors="replace"), parts[2], body, error_type, oversized
+                )
         except InvalidStateTransition as exc:
             return _error(403, "InvalidStateTransition", str(exc))
         return _error(404, "InvalidURL", "Not Found")
@@ -187,8 +226,9 @@ class RuntimeApi:
             self._deliver(request)
         return None
 
-    def _answer(self, request_id: str, kind: bytes, body: bytes, error_type: str,
-                oversized: bool) -> bytes:
+    def _answer(
+        self, request_id: str, kind: bytes, body: bytes, error_type: str, oversized: bool
+    ) -> bytes:
         if kind not in (b"response", b"error"):
             return _error(404, "InvalidURL", "Not Found")
         if self._current is None or request_id != self._current.request_id:
@@ -201,9 +241,11 @@ class RuntimeApi:
             if oversized:
                 # As AWS: the runtime is told 413 and the caller gets a function error.
                 self._finish(RuntimeReply(kind="too_large"))
-                return _error(413, "RequestEntityTooLarge",
-                              "Exceeded maximum allowed payload size "
-                              f"({MAX_RESPONSE_BYTES} bytes).")
+                return _error(
+                    413,
+                    "RequestEntityTooLarge",
+                    f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                )
             self._finish(RuntimeReply(kind="response", body=body))
         else:
             self.state = transition(self.state, RuntimeEvent.ERROR)
@@ -216,8 +258,17 @@ class RuntimeApi:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("_api", "_body", "_error_type", "_expect", "_oversized", "_parser",
-                 "_size", "_transport", "_url")
+    __slots__ = (
+        "_api",
+        "_body",
+        "_error_type",
+        "_expect",
+        "_oversized",
+        "_parser",
+        "_size",
+        "_transport",
+        "_url",
+    )
 
     def __init__(self, api: RuntimeApi) -> None:
         self._api = api
@@ -292,8 +343,9 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         method = self._parser.get_method()
-        answer = self._api.handle(self, method, self._url, b"".join(self._body),
-                                  self._error_type, self._oversized)
+        answer = self._api.handle(
+            self, method, self._url, b"".join(self._body), self._error_type, self._oversized
+        )
         if answer is not None:
             self.write(answer)
             if not self._parser.should_keep_alive() and self._transport is not None:

@@ -51,8 +51,9 @@ class _Connection:
         self._sock = sock
         self._reader = sock.makefile("rb")
 
-    def request(self, method: str, path: str, body: bytes = b"",
-                headers: dict[str, str] | None = None) -> _Response:
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> _Response:
         if self._sock is None:
             self._connect()
         assert self._sock is not None
@@ -103,8 +104,9 @@ class RuntimeApiClient:
         host, _, port = address.rpartition(":")
         self._conn = _Connection(host, int(port))
 
-    def _call(self, method: str, path: str, body: bytes = b"",
-              headers: dict[str, str] | None = None) -> _Response:
+    def _call(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> _Response:
         return self._conn.request(method, BASE + path, body, headers)
 
     def next(self) -> Invocation:

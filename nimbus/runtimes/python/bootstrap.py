@@ -81,8 +81,9 @@ def _exception_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
-def _handle(client: RuntimeApiClient, handler: Any, inv: Invocation,
-            request_filter: _RequestIdFilter) -> None:
+def _handle(
+    client: RuntimeApiClient, handler: Any, inv: Invocation, request_filter: _RequestIdFilter
+) -> None:
     request_filter.request_id = inv.request_id
     if inv.trace_id:
         os.environ["_X_AMZN_TRACE_ID"] = inv.trace_id
@@ -93,9 +94,12 @@ def _handle(client: RuntimeApiClient, handler: Any, inv: Invocation,
     try:
         event = json.loads(inv.body) if inv.body else {}
     except ValueError as exc:
-        error = {"errorMessage": f"Unable to unmarshal input: {exc}",
-                 "errorType": "Runtime.UnmarshalError", "requestId": inv.request_id,
-                 "stackTrace": []}
+        error = {
+            "errorMessage": f"Unable to unmarshal input: {exc}",
+            "errorType": "Runtime.UnmarshalError",
+            "requestId": inv.request_id,
+            "stackTrace": [],
+        }
     if error is None:
         context = LambdaContext(
             request_id=inv.request_id,
@@ -112,9 +116,12 @@ def _handle(client: RuntimeApiClient, handler: Any, inv: Invocation,
             try:
                 payload = json.dumps(result, default=_json_default).encode()
             except (TypeError, ValueError, OverflowError) as exc:
-                error = {"errorMessage": f"Unable to marshal response: {exc}",
-                         "errorType": "Runtime.MarshalError", "requestId": inv.request_id,
-                         "stackTrace": []}
+                error = {
+                    "errorMessage": f"Unable to marshal response: {exc}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": inv.request_id,
+                    "stackTrace": [],
+                }
     if error is not None:
         _log_error(error)
     # The function's output must reach the log pipe before the platform writes END.
@@ -140,8 +147,12 @@ def main(handler_name: str, head: Sequence[str] = (), tail: Sequence[str] = ()) 
     try:
         handler = load_handler(handler_name)
     except HandlerError as exc:
-        error = {"errorMessage": exc.message, "errorType": exc.error_type,
-                 "requestId": "", "stackTrace": exc.stack}
+        error = {
+            "errorMessage": exc.message,
+            "errorType": exc.error_type,
+            "requestId": "",
+            "stackTrace": exc.stack,
+        }
         _log_error(error)
         client.init_error(error)
         return 1

@@ -48,8 +48,14 @@ class Zygote:
     def serve(self) -> None:
         signal.set_wakeup_fd(self._wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-        self.send({"op": "hello", "prefix": sys.base_prefix, "pid": os.getpid(),
-                   "version": f"{sys.version_info.major}.{sys.version_info.minor}"})
+        self.send(
+            {
+                "op": "hello",
+                "prefix": sys.base_prefix,
+                "pid": os.getpid(),
+                "version": f"{sys.version_info.major}.{sys.version_info.minor}",
+            }
+        )
         while True:
             try:
                 readable, _, _ = select.select([self._sock.fileno(), self._wake_r], [], [])

@@ -115,14 +115,18 @@ class Cgroups:
         if self._v2:
             path = self._parents["unified"] / name
             path.mkdir()
-            group = EnvCgroup(dirs=(path,), memory_dir=path, pids_dir=path, cpu_dir=path,
-                              v2=True)
+            group = EnvCgroup(dirs=(path,), memory_dir=path, pids_dir=path, cpu_dir=path, v2=True)
         else:
             dirs = {c: self._parents[c] / name for c in V1_CONTROLLERS}
             for path in dirs.values():
                 path.mkdir()
-            group = EnvCgroup(dirs=tuple(dirs.values()), memory_dir=dirs["memory"],
-                              pids_dir=dirs["pids"], cpu_dir=dirs["cpu"], v2=False)
+            group = EnvCgroup(
+                dirs=tuple(dirs.values()),
+                memory_dir=dirs["memory"],
+                pids_dir=dirs["pids"],
+                cpu_dir=dirs["cpu"],
+                v2=False,
+            )
         self.set_limits(group, memory_mb=memory_mb, pids_max=pids_max)
         return group
 

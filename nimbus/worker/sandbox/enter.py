@@ -66,8 +66,14 @@ class _Libc:
     def unshare(self, flags: int) -> None:
         self._check(self._lib.unshare(flags), "unshare")
 
-    def mount(self, source: str | None, target: str, fstype: str | None, flags: int,
-              data: str | None = None) -> None:
+    def mount(
+        self,
+        source: str | None,
+        target: str,
+        fstype: str | None,
+        flags: int,
+        data: str | None = None,
+    ) -> None:
         def enc(value: str | None) -> bytes | None:
             return None if value is None else value.encode()
 
@@ -147,11 +153,16 @@ def build_root(config: SandboxConfig) -> None:
     for name, (major, minor) in _DEVICES.items():
         os.mknod(f"{root}/dev/{name}", stat.S_IFCHR | 0o666, os.makedev(major, minor))
         os.chmod(f"{root}/dev/{name}", 0o666)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{root}/dev/{name}")
-    lib.mount("tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-              f"size={config.tmp_mb}m,mode=1777")
+    lib.mount(
+        "tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={config.tmp_mb}m,mode=1777"
+    )
     lib.mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # The root itself is read-only, as on Lambda: only /tmp is writable.
     lib.mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)

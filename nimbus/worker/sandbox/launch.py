@@ -39,10 +39,12 @@ def plan_launch(
 ) -> LaunchPlan:
     if namespaces:
         paths = env_vars.Paths()
-        binds = [Bind(source=str(spec.code_dir), target="/var/task"),
-                 Bind(source=str(NIMBUS_PACKAGE), target="/var/runtime/nimbus"),
-                 Bind(source=python_prefix, target=python_prefix),
-                 Bind(source=python_prefix, target="/var/lang")]
+        binds = [
+            Bind(source=str(spec.code_dir), target="/var/task"),
+            Bind(source=str(NIMBUS_PACKAGE), target="/var/runtime/nimbus"),
+            Bind(source=python_prefix, target=python_prefix),
+            Bind(source=python_prefix, target="/var/lang"),
+        ]
         if opt is not None:
             binds.append(Bind(source=str(opt), target="/opt"))
         boto_inside = f"/var/lang/lib/python{python_version}/site-packages"
@@ -54,9 +56,12 @@ def plan_launch(
             binds.append(Bind(source=prefix, target=prefix))
         python_cmd = f"/var/lang/bin/python{python_version}"
     else:
-        paths = env_vars.Paths(task_root=str(spec.code_dir), opt=str(opt or "/opt"),
-                               runtime_dir=str(NIMBUS_ROOT),
-                               lang_bin=str(Path(python).parent))
+        paths = env_vars.Paths(
+            task_root=str(spec.code_dir),
+            opt=str(opt or "/opt"),
+            runtime_dir=str(NIMBUS_ROOT),
+            lang_bin=str(Path(python).parent),
+        )
         binds = []
         python_cmd = python
         boto_inside = str(boto_path)
@@ -69,8 +74,11 @@ def plan_launch(
     missing = ""
     sys_path: tuple[str, ...] = ()
     if family == "python":
-        sys_path = (paths.task_root, f"{opt_dir}/python",
-                    f"{opt_dir}/python/lib/python{python_version}/site-packages")
+        sys_path = (
+            paths.task_root,
+            f"{opt_dir}/python",
+            f"{opt_dir}/python/lib/python{python_version}/site-packages",
+        )
         if wrapper:
             argv = (wrapper, python_cmd, "-m", "nimbus.runtimes.python.standalone")
     elif family == "nodejs":
@@ -83,15 +91,20 @@ def plan_launch(
             missing = "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
             argv = ("/var/task/bootstrap",)
         else:
-            inside = ("/var/task/bootstrap" if entry.parent == spec.code_dir
-                      else f"{opt_dir}/bootstrap")
+            inside = (
+                "/var/task/bootstrap" if entry.parent == spec.code_dir else f"{opt_dir}/bootstrap"
+            )
             argv = (str(entry) if not namespaces else inside,)
         if wrapper:
             argv = (wrapper, *argv)
     return LaunchPlan(
-        paths=paths, argv=argv, sys_path=sys_path,
+        paths=paths,
+        argv=argv,
+        sys_path=sys_path,
         sys_path_tail=(boto_inside,) if boto_path is not None else (),
-        binds=tuple(binds), missing_entrypoint=missing)
+        binds=tuple(binds),
+        missing_entrypoint=missing,
+    )
 
 
 def _bootstrap(code_dir: Path, opt: Path | None) -> Path | None:

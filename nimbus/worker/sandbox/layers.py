@@ -38,8 +38,9 @@ def merged_opt(cache_dir: Path, layer_dirs: tuple[Path, ...]) -> Path | None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     for layer in layer_dirs:
-        shutil.copytree(layer, staging, symlinks=True, copy_function=_link_or_copy,
-                        dirs_exist_ok=True)
+        shutil.copytree(
+            layer, staging, symlinks=True, copy_function=_link_or_copy, dirs_exist_ok=True
+        )
     try:
         staging.rename(target)
     except OSError:  # someone else merged the same layers meanwhile

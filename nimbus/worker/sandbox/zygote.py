@@ -49,8 +49,11 @@ class ZygoteClient:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUTF8": "1"}
         self._process = subprocess.Popen(
             [self._python, "-I", "-S", "-c", _BOOT, str(theirs.fileno()), NIMBUS_ROOT],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, close_fds=True,
+            pass_fds=[theirs.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            close_fds=True,
         )
         theirs.close()
         ours.setblocking(False)
@@ -101,7 +104,8 @@ class ZygoteClient:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._spawns[config.env_id] = future
         message = json.dumps(
-            {"op": "spawn", "config": config.to_json().decode(), "stem": stem}).encode()
+            {"op": "spawn", "config": config.to_json().decode(), "stem": stem}
+        ).encode()
         self._send(message, [log_fd])
         try:
             return await future
