@@ -46,6 +46,7 @@ def server(
     import uvicorn
 
     from nimbus.app import build_app
+    from nimbus.frontend.http_protocol import CoalescingHttpToolsProtocol
 
     settings = Settings.from_env(
         host=host,
@@ -66,7 +67,7 @@ def server(
         log_level="warning",
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=CoalescingHttpToolsProtocol,
         proxy_headers=False,  # nothing sits in front of it; saves a middleware per request
         server_header=False,
     )
