@@ -24,9 +24,9 @@ def database_url(store: str, data_dir: Path) -> str:
 async def open_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        # One writer at a time is SQLite's rule: few connections (the group committer holds
-        # one for good), and busy_timeout makes a second writer wait rather than fail.
-        kwargs["pool_size"] = 2
+        # One writer at a time is SQLite's rule: one pooled connection serialises this
+        # process's transactions (the group committer has its own, see group_commit.py).
+        kwargs["pool_size"] = 1
         kwargs["max_overflow"] = 0
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
@@ -41,6 +41,15 @@ async def open_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
+            # Transactions are begun by the "begin" hook below, not by the driver.
+            dbapi_conn.isolation_level = None
+
+        @sa.event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock up front. A deferred transaction that reads, then writes
+            # after another connection (the group committer) committed, fails at once with
+            # SQLITE_BUSY_SNAPSHOT instead of waiting; an immediate one waits its turn.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
