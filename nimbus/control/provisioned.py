@@ -20,6 +20,7 @@ from nimbus.clock import Clock
 from nimbus.control.functions import FunctionService, timestamp
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
+from nimbus.dataplane.counting_policy import MIN_UNRESERVED
 from nimbus.errors import (
     InvalidParameterValueError,
     NimbusError,
@@ -32,7 +33,6 @@ from nimbus.store.schema import provisioned_concurrency
 
 log = logging.getLogger(__name__)
 
-MIN_UNRESERVED = 100
 
 # (function, qualifier) -> the version configuration the qualifier names
 VersionResolver = Callable[[str, str], Awaitable[FunctionConfig]]

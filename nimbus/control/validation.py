@@ -13,6 +13,7 @@ from typing import Any
 
 from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError, ValidationError
 from nimbus.model.arn import NAME_RE
+from nimbus.model.function import RESERVED_ENV
 from nimbus.runtimes import registry
 
 MAX_ZIP_BYTES = 50 * 1024 * 1024  # direct upload limit
@@ -24,29 +25,6 @@ EPHEMERAL_RANGE = (512, 10_240)
 ROLE_RE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
 HANDLER_RE = re.compile(r"^[^\s]+$")
 ENV_KEY_RE = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
-# Lambda sets these itself and refuses to let a function override them.
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)

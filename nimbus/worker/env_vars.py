@@ -9,30 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from nimbus.model.function import RESERVED_ENV
 from nimbus.model.invocation import EnvironmentSpec
-
-RESERVED = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +77,7 @@ def build(
     }
     if spec.endpoint_url:
         defaults["AWS_ENDPOINT_URL"] = spec.endpoint_url
-    user = {k: v for k, v in spec.environment.items() if k not in RESERVED}
+    user = {k: v for k, v in spec.environment.items() if k not in RESERVED_ENV}
     return {**defaults, **user, **reserved}
 
 
