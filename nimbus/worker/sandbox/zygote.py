@@ -54,6 +54,9 @@ class ZygoteClient:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             close_fds=True,
+            # Its own session: a Ctrl-C at the server's terminal must reach the server, which
+            # then shuts the zygote down (it also exits when the server's socket closes).
+            start_new_session=True,
         )
         theirs.close()
         ours.setblocking(False)
