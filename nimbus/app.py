@@ -350,5 +350,4 @@ def build_app(settings: Settings) -> HotRoutes:
             log.info("nimbus listening on %s", settings.endpoint_url)
             yield
 
-    placeholder = Services.__new__(Services)
-    return HotRoutes(build_asgi(placeholder, extra_routes=EXTRA_ROUTES, lifespan=lifespan))
+    return HotRoutes(build_asgi(extra_routes=EXTRA_ROUTES, lifespan=lifespan))

@@ -29,7 +29,7 @@ async def _not_found(request: Request, _exc: Exception) -> Response:
 
 
 def build_asgi(
-    services: Services,
+    services: Services | None = None,
     *,
     extra_routes: Sequence[BaseRoute] = (),
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
@@ -44,7 +44,9 @@ def build_asgi(
         },
         lifespan=lifespan,
     )
-    app.state.services = services
+    if services is not None:
+        # Otherwise the lifespan sets it once the node is built (see app.build_app).
+        app.state.services = services
     return app
 
 
