@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 
 import httpx
@@ -88,9 +89,16 @@ async def burst(server: NimbusServer, count: int) -> dict[str, object]:
     warmup_started = time.perf_counter()
     await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
     warmup_wall = time.perf_counter() - warmup_started
-    started = time.perf_counter()
-    results = await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
-    wall = time.perf_counter() - started
+    # The client's own garbage collector must not pause it mid-burst (that would spread the
+    # requests out and time the client, not the server).
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
+        wall = time.perf_counter() - started
+    finally:
+        gc.enable()
     for _reader, writer in conns:
         writer.close()
     with httpx.Client(base_url=server.url, timeout=60) as client:
