@@ -93,9 +93,10 @@ class Metrics:
             "DurationMaximum": ("nimbus_duration_ms_maximum", "gauge"),
         }
         rows = {name: m.as_json() for name, m in self.functions.items()}
+        account = self.account.as_json()
         for key, (metric, kind) in names.items():
             lines.append(f"# TYPE {metric} {kind}")
-            lines.append(f"{metric} {self.account.as_json()[key]}")
+            lines.append(f"{metric} {account[key]}")
             for function, values in sorted(rows.items()):
                 lines.append(f'{metric}{{function="{function}"}} {values[key]}')
         return "\n".join(lines) + "\n"

@@ -169,21 +169,23 @@ class FunctionRepository:
         return None if row is None else FunctionConfig.from_record(orjson.loads(row.config))
 
     async def _put_version(self, conn: AsyncConnection, config: FunctionConfig) -> None:
-        values = {
-            "name": config.name,
-            "version": config.version,
-            "version_number": _version_number(config.version),
-            "config": orjson.dumps(config.to_record()).decode(),
-        }
-        existing = await self._get(conn, config.name, config.version)
-        if existing is None:
-            await conn.execute(function_versions.insert().values(**values))
-        else:
+        """Update the row if it exists, insert it otherwise: no read (and no JSON decode) of
+        the old configuration just to choose between the two."""
+        document = orjson.dumps(config.to_record()).decode()
+        updated = await conn.execute(
+            function_versions.update()
+            .where(
+                function_versions.c.name == config.name,
+                function_versions.c.version == config.version,
+            )
+            .values(config=document)
+        )
+        if updated.rowcount == 0:
             await conn.execute(
-                function_versions.update()
-                .where(
-                    function_versions.c.name == config.name,
-                    function_versions.c.version == config.version,
+                function_versions.insert().values(
+                    name=config.name,
+                    version=config.version,
+                    version_number=_version_number(config.version),
+                    config=document,
                 )
-                .values(config=values["config"])
             )
