@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test unit lint hooks bench clean
 
 $(STAMP): pyproject.toml scripts/install-debian.sh
 	bash scripts/install-debian.sh
@@ -18,16 +18,22 @@ install: $(STAMP)
 run: install
 	$(BIN)/nimbus server
 
-test: install
-	$(BIN)/ruff check nimbus tests bench
-	$(BIN)/ruff format --check -q nimbus tests bench
-	$(BIN)/mypy
+# Lint, format check, mypy --strict over nimbus, tests and bench (see [tool.mypy]), every test.
+test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# The pure unit tests only (no server, no sandbox): seconds.
+unit: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: install
 	$(BIN)/ruff check nimbus tests bench
 	$(BIN)/ruff format --check -q nimbus tests bench
 	$(BIN)/mypy
+
+# Run ruff and mypy before each commit (.pre-commit-config.yaml; the hooks use this venv).
+hooks: install
+	$(BIN)/pre-commit install
 
 bench: install
 	$(BIN)/python -m bench.run_all

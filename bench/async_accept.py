@@ -20,7 +20,7 @@ import sqlite3
 import httpx
 
 from bench.common import deploy, report, run_wrk, running_server
-from tests.support import NimbusServer
+from nimbus.testing.server import NimbusServer
 
 LUA = """
 wrk.method = "POST"

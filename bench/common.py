@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from tests.support import ROLE, NimbusServer, make_zip
+from nimbus.testing.archive import make_zip
+from nimbus.testing.server import ROLE, NimbusServer
 
 NOOP = "def handler(event, context):\n    return None\n"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import deploy, report, running_server, summary
-from tests.support import NimbusServer
+from nimbus.testing.server import NimbusServer
 
 
 def cold_and_warm(server: NimbusServer, cold: int, warm: int) -> dict[str, object]:
@@ -76,9 +76,9 @@ def _warm_loop(client: httpx.Client, name: str, count: int) -> list[float]:
 
 
 async def concurrent_cold(server: NimbusServer, count: int) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with httpx.Client(base_url=server.url, timeout=60) as setup:
         for i in range(count):
-            deploy(client, f"burst-{i}", f"def handler(e, c):\n    return {{'id': {i}, 'e': e}}\n")
+            deploy(setup, f"burst-{i}", f"def handler(e, c):\n    return {{'id': {i}, 'e': e}}\n")
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
     async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
 

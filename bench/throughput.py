@@ -18,7 +18,7 @@ import time
 import httpx
 
 from bench.common import deploy, report, run_wrk, running_server, summary
-from tests.support import NimbusServer
+from nimbus.testing.server import NimbusServer
 
 LUA = """
 wrk.method = "POST"

@@ -43,10 +43,7 @@ def server(
     ] = None,
 ) -> None:
     """Run a Nimbus node: the Lambda API, the data plane and a worker host."""
-    import uvicorn
-
-    from nimbus.app import build_app
-    from nimbus.frontend.http_protocol import CoalescingHttpToolsProtocol
+    from nimbus.app import run
 
     settings = Settings.from_env(
         host=host,
@@ -60,17 +57,7 @@ def server(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http=CoalescingHttpToolsProtocol,
-        proxy_headers=False,  # nothing sits in front of it; saves a middleware per request
-        server_header=False,
-    )
+    run(settings)
 
 
 EndpointOption = Annotated[

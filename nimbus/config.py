@@ -4,7 +4,7 @@ variables by the CLI and passed down — never imported as a global."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -31,7 +31,9 @@ class Settings:
     account_concurrency: int = 1000
     scale_limit: int = 1000  # new environments per function per scale window (AWS: 1,000/10 s)
     scale_window_s: float = 10.0
-    host_memory_mb: int = 0  # worker host memory budget; 0 = 80% of the machine
+    # The worker host's placement budget; 0 = four times the machine's memory (see
+    # app.default_host_memory_mb for why).
+    host_memory_mb: int = 0
     public_url: str = ""  # what functions use to call back (AWS_ENDPOINT_URL)
     log_level: str = "info"
     # Asynchronous invocation (events/): delays before the retries after a function error
@@ -42,7 +44,6 @@ class Settings:
     async_backoff_s: tuple[float, float] = (1.0, 300.0)
     async_concurrency: int = 64
     async_claim_lease_s: float = 960.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def endpoint_url(self) -> str:

@@ -46,19 +46,9 @@ class ResourceConflictError(NimbusError):
     status = 409
 
 
-class ResourceInUseError(NimbusError):
-    error_type = "ResourceInUseException"
-    status = 400
-
-
 class PreconditionFailedError(NimbusError):
     error_type = "PreconditionFailedException"
     status = 412
-
-
-class CodeStorageExceededError(NimbusError):
-    error_type = "CodeStorageExceededException"
-    status = 400
 
 
 class RequestTooLargeError(NimbusError):
@@ -71,11 +61,6 @@ class TooManyRequestsError(NimbusError):
     status = 429
 
 
-class UnsupportedMediaTypeError(NimbusError):
-    error_type = "UnsupportedMediaTypeException"
-    status = 415
-
-
 class ServiceError(NimbusError):
     error_type = "ServiceException"
     status = 500
@@ -86,19 +71,9 @@ class ResourceNotReadyError(NimbusError):
     status = 502
 
 
-class InvalidRuntimeError(NimbusError):
-    error_type = "InvalidRuntimeException"
-    status = 502
-
-
 class ProvisionedConcurrencyConfigNotFoundError(NimbusError):
     error_type = "ProvisionedConcurrencyConfigNotFoundException"
     status = 404
-
-
-class SubnetIPAddressLimitReachedError(NimbusError):
-    error_type = "SubnetIPAddressLimitReachedException"
-    status = 502
 
 
 class RequestEntityTooLargeError(NimbusError):
@@ -184,11 +159,6 @@ class BatchEntryIdsNotDistinctError(QueryProtocolError):
 class InvalidBatchEntryIdError(QueryProtocolError):
     error_type = "InvalidBatchEntryId"
     query_code = "AWS.SimpleQueueService.InvalidBatchEntryId"
-
-
-class UnsupportedOperationError(QueryProtocolError):
-    error_type = "UnsupportedOperation"
-    query_code = "AWS.SimpleQueueService.UnsupportedOperation"
 
 
 class TopicNotFoundError(QueryProtocolError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from nimbus.clock import Random
 from nimbus.control import alias_rules
 from nimbus.control.functions import FunctionService
 from nimbus.control.routing import pick_version
@@ -16,7 +15,6 @@ from nimbus.errors import (
     ResourceNotFoundError,
 )
 from nimbus.model.alias import Alias, AliasTarget
-from nimbus.model.function import LATEST
 from nimbus.store.aliases import AliasRepository
 
 
@@ -32,13 +30,6 @@ class AliasService:
         """The version one invocation of ``name:alias`` runs, for a uniform ``draw`` in
         [0, 1). Raises ResourceNotFoundError (as Invoke does on AWS) for an unknown alias."""
         return pick_version((await self._cached(name, alias)).target, draw)
-
-    async def resolve_for_invoke(self, name: str, qualifier: str | None, random: Random) -> str:
-        """The version an invocation of ``name`` with ``qualifier`` runs: $LATEST, a version
-        number as given, or an alias's pick by weight (one draw from ``random``)."""
-        if qualifier is None or qualifier == LATEST or qualifier.isdigit():
-            return qualifier or LATEST
-        return await self.route(name, qualifier, random.random())
 
     async def version_for(self, name: str, alias: str) -> str:
         """The alias's primary version: what reads (GetFunction, settings) resolve it to."""

@@ -175,6 +175,13 @@ class EventConfigService:
             key=lambda c: (c.qualifier != LATEST, c.qualifier),
         )
 
+    async def on_function_change(self, function: str) -> None:
+        """A deleted function's configurations go with it, as on AWS."""
+        try:
+            await self._resolve(function, None)
+        except ResourceNotFoundError:
+            await self.forget(function)
+
     async def forget(self, function: str) -> None:
         """The function was deleted: so are its configurations."""
         if any(key[0] == function for key in self._configs):

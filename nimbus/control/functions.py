@@ -10,7 +10,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -58,14 +58,6 @@ class ConfigChanges:
     handler_given: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class FunctionView:
-    """What GetFunction returns."""
-
-    config: FunctionConfig
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
 def timestamp(epoch: float) -> str:
     """AWS's LastModified format: 2019-11-14T18:01:51.912+0000."""
     moment = datetime.fromtimestamp(epoch, tz=UTC)
@@ -76,10 +68,6 @@ def code_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-async def _no_layers(arns: Sequence[str]) -> tuple[tuple[LayerRef, ...], int]:
-    return tuple(LayerRef(arn=arn) for arn in arns), 0
-
-
 class FunctionService:
     def __init__(
         self,
@@ -88,6 +76,7 @@ class FunctionService:
         blobs: BlobStore,
         arns: Arns,
         clock: Clock,
+        layers: LayerResolver,
         runnable_runtimes: Callable[[], Sequence[str]],
     ) -> None:
         self._repo = repo
@@ -95,10 +84,10 @@ class FunctionService:
         self._arns = arns
         self._clock = clock
         self._runnable = runnable_runtimes
+        self._resolve_layers = layers
         self._cache: dict[tuple[str, str], FunctionConfig] = {}
         self._listeners: list[ChangeListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self.resolve_layers: LayerResolver = _no_layers
 
     @property
     def arns(self) -> Arns:
@@ -120,11 +109,6 @@ class FunctionService:
             raise self._not_found(name, version)
         self._cache[(name, version)] = config
         return config
-
-    async def get(self, name: str, version: str = LATEST) -> FunctionView:
-        config = await self.get_version(name, version)
-        record = await self._repo.get_record(name)
-        return FunctionView(config=config, tags=record.tags if record else {})
 
     async def list(
         self, *, marker: str | None, max_items: int
@@ -384,7 +368,7 @@ class FunctionService:
                 "Two different versions of the same layer are not allowed to be referenced "
                 "in the same function."
             )
-        return await self.resolve_layers(arns)
+        return await self._resolve_layers(arns)
 
     def _layers_size(self, config: FunctionConfig) -> int:
         return sum(layer.unzipped_size for layer in config.layers)

@@ -44,7 +44,7 @@ class LayerService:
 
     async def resolve(self, arns: Sequence[str]) -> tuple[tuple[LayerRef, ...], int]:
         """Layer version ARNs a function lists -> (refs with CodeSize, total unzipped size).
-        Plugged into FunctionService.resolve_layers."""
+        FunctionService is given this method as its ``layers``."""
         refs: list[LayerRef] = []
         unzipped = 0
         for arn in arns:

@@ -8,6 +8,7 @@ from typing import Any
 
 from nimbus.clock import Clock
 from nimbus.control.functions import FunctionService, timestamp
+from nimbus.control.resolver import AliasName, Latest, classify
 from nimbus.errors import (
     InvalidParameterValueError,
     PreconditionFailedError,
@@ -133,12 +134,13 @@ class VersionService:
         return page, None
 
     async def delete(self, name: str, version: str) -> None:
-        if version == LATEST:
-            raise InvalidParameterValueError(
-                "$LATEST version cannot be deleted without deleting the function."
-            )
-        if not version.isdigit():
-            raise InvalidParameterValueError("Deletion of aliases is not currently supported.")
+        match classify(version):
+            case Latest():
+                raise InvalidParameterValueError(
+                    "$LATEST version cannot be deleted without deleting the function."
+                )
+            case AliasName():
+                raise InvalidParameterValueError("Deletion of aliases is not currently supported.")
         if not await self._functions.exists(name):
             raise ResourceNotFoundError(
                 f"Function not found: {self._functions.arns.function(name)}"

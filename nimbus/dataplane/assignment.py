@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Set
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +121,12 @@ class Assignment:
             if not tracked.busy:
                 self._remove_idle(tracked)
                 self._spawn(self._destroy(tracked))
+
+    def retire_stale(self, function: str, live_keys: Set[str]) -> None:
+        """Retire ``function``'s environments built from a configuration that is no longer
+        current (new code or settings, a deleted version or function): ``live_keys`` are the
+        ``code_key``s of its versions as they are now."""
+        self.retire_where(lambda t: t.function != function or t.pool_key in live_keys)
 
     def retire_owner(self, owner: str, count: int | None = None) -> None:
         """Retire ``count`` (default: all) of ``owner``'s provisioned environments."""

@@ -13,25 +13,31 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Protocol
 
 from nimbus.clock import Clock, Random
 from nimbus.control.functions import FunctionService
 from nimbus.dataplane.assignment import Assignment, Tracked
 from nimbus.dataplane.counting import Counting
 from nimbus.errors import ResourceConflictError, ResourceNotFoundError, ResourceNotReadyError
-from nimbus.model.arn import LATEST
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, InvocationResult
 from nimbus.model.invoke import InvokeCall, InvokeOutcome
 from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
 
-# (function name, alias, draw in [0, 1)) -> the version the alias routes this call to.
-AliasRouter = Callable[[str, str, float], Awaitable[str]]
-# layer version ARN -> blob key of its content (still there after the layer is deleted).
-LayerBlobs = Callable[[str], Awaitable[str]]
+
+class InvokeResolver(Protocol):
+    async def for_invoke(self, name: str, qualifier: str | None, draw: float) -> FunctionConfig:
+        """The configuration one invocation runs (an alias picks a version by weight).
+        Raises ResourceNotFoundError for an unknown function, version or alias."""
+
+
+class LayerBlobs(Protocol):
+    async def layer_blob(self, arn: str) -> str:
+        """Blob key of a layer version's content (still there after the layer is deleted)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +58,8 @@ class Invoker:
         *,
         settings: InvokerSettings,
         functions: FunctionService,
+        resolver: InvokeResolver,
+        layers: LayerBlobs,
         counting: Counting,
         assignment: Assignment,
         blobs: BlobStore,
@@ -61,6 +69,8 @@ class Invoker:
     ) -> None:
         self._settings = settings
         self._functions = functions
+        self._resolver = resolver
+        self._layers = layers
         self._counting = counting
         self._assignment = assignment
         self._blobs = blobs
@@ -68,21 +78,11 @@ class Invoker:
         self._clock = clock
         self._random = random
         self._specs: dict[str, EnvironmentSpec] = {}
-        self.route_alias: AliasRouter | None = None
-        self.layer_blob: LayerBlobs | None = None
-
-    async def resolve(self, name: str, qualifier: str | None) -> FunctionConfig:
-        if qualifier is None or qualifier == LATEST or qualifier.isdigit():
-            return await self._functions.get_version(name, qualifier or LATEST)
-        if self.route_alias is None:
-            raise ResourceNotFoundError(
-                f"Function not found: {self._functions.arns.function(name, qualifier)}"
-            )
-        version = await self.route_alias(name, qualifier, self._random.random())
-        return await self._functions.get_version(name, version)
 
     async def invoke(self, call: InvokeCall) -> InvokeOutcome:
-        config = await self.resolve(call.function_name, call.qualifier)
+        config = await self._resolver.for_invoke(
+            call.function_name, call.qualifier, self._random.random()
+        )
         self._check_state(config)
         request_id = call.request_id or str(uuid.uuid4())
         spec = await self.spec_for(config)
@@ -132,10 +132,10 @@ class Invoker:
         if spec is not None:
             return spec
         code_dir = await self._blobs.extracted(config.code_blob)
-        layer_dirs = []
-        for layer in config.layers:
-            if self.layer_blob is not None:
-                layer_dirs.append(await self._blobs.extracted(await self.layer_blob(layer.arn)))
+        layer_dirs = [
+            await self._blobs.extracted(await self._layers.layer_blob(layer.arn))
+            for layer in config.layers
+        ]
         spec = EnvironmentSpec(
             function_name=config.name,
             function_version=config.version,
@@ -160,10 +160,16 @@ class Invoker:
     def environments(self) -> list[Tracked]:
         return self._assignment.environments()
 
-    def forget(self, name: str) -> None:
-        """Drop memoised specs of ``name`` (its configuration changed)."""
+    async def on_function_change(self, name: str) -> None:
+        """New code or configuration of ``name`` (or it was deleted): environments built from
+        a configuration that is no longer current must not serve again."""
         for key in [k for k in self._specs if k.startswith(f"{name}:")]:
             del self._specs[key]
+        live: set[str] = set()
+        for version in {t.env.spec.function_version for t in self._assignment.environments(name)}:
+            with suppress(ResourceNotFoundError):
+                live.add((await self._functions.get_version(name, version)).code_key)
+        self._assignment.retire_stale(name, live)
 
     def _check_state(self, config: FunctionConfig) -> None:
         if config.state == "Pending":

@@ -10,7 +10,7 @@ from typing import Protocol
 from nimbus.errors import NimbusError
 from nimbus.model.arn import parse_function_ref
 from nimbus.model.invoke import InvokeCall
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -27,6 +25,7 @@ from nimbus.dataplane.ports import InvokerPort
 from nimbus.errors import NimbusError, ResourceNotFoundError, TooManyRequestsError
 from nimbus.events import policy
 from nimbus.events.destinations import Destinations
+from nimbus.events.inbox import EventInbox
 from nimbus.events.records import (
     Response,
     dead_letter_attributes,
@@ -63,8 +62,8 @@ class EventPoller:
         arns: Arns,
         retry: policy.RetrySettings,
         clock: Clock,
+        inbox: EventInbox,
         concurrency: int = 64,
-        lease_s: float = 960.0,
         poll_interval_s: float = 1.0,
     ) -> None:
         self._repo = repo
@@ -77,40 +76,12 @@ class EventPoller:
         self._retry = retry
         self._clock = clock
         self._concurrency = max(1, concurrency)
-        self._backlog = self._concurrency * 4
-        self.lease_s = lease_s
+        self._inbox = inbox
         self._poll_interval_s = poll_interval_s
-        self.node_id = f"node-{uuid.uuid4()}"
-        self._ready: deque[AsyncEvent] = deque()
-        self._reserved = 0
         self._running: set[asyncio.Task[None]] = set()
-        self._dispatch_wake = asyncio.Event()
-        self._claim_wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self.processed = 0
-
-    # --- hand-over from accept -------------------------------------------------------------
-
-    def reserve(self) -> bool:
-        """Room for one more event in memory? If so it is counted until ``push``."""
-        if len(self._ready) + len(self._running) + self._reserved >= self._backlog:
-            return False
-        self._reserved += 1
-        return True
-
-    def unreserve(self) -> None:
-        self._reserved -= 1
-
-    def push(self, event: AsyncEvent) -> None:
-        """An event this node already claimed (and committed)."""
-        self._reserved -= 1
-        self._ready.append(event)
-        self._dispatch_wake.set()
-
-    def poke(self) -> None:
-        """There are unclaimed events in the store."""
-        self._claim_wake.set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -138,48 +109,52 @@ class EventPoller:
     # --- loops -----------------------------------------------------------------------------
 
     async def _dispatch_forever(self) -> None:
+        inbox = self._inbox
         while True:
-            while self._ready and len(self._running) < self._concurrency:
-                event = self._ready.popleft()
+            while inbox.ready and len(self._running) < self._concurrency:
+                event = inbox.ready.popleft()
                 task = asyncio.create_task(self._process_safely(event))
                 self._running.add(task)
+                inbox.in_flight = len(self._running)
                 task.add_done_callback(self._done)
-            self._dispatch_wake.clear()
-            await self._dispatch_wake.wait()
+            inbox.dispatch_wake.clear()
+            await inbox.dispatch_wake.wait()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        self._inbox.in_flight = len(self._running)
         self.processed += 1
-        self._dispatch_wake.set()
-        if not self._ready:
-            self._claim_wake.set()
+        self._inbox.dispatch_wake.set()
+        if not self._inbox.ready:
+            self._inbox.claim_wake.set()
 
     async def _claim_forever(self) -> None:
+        inbox = self._inbox
         while True:
-            room = self._backlog - len(self._ready) - len(self._running) - self._reserved
+            room = inbox.room()
             claimed: list[AsyncEvent] = []
             if room > 0:
                 try:
                     claimed = await self._repo.claim(
-                        node=self.node_id, now=self._clock.now(), lease_s=self.lease_s, limit=room
+                        node=inbox.node_id,
+                        now=self._clock.now(),
+                        lease_s=inbox.lease_s,
+                        limit=room,
                     )
                 except Exception:
                     log.exception("claiming async events failed")
-                for event in claimed:
-                    self._ready.append(event)
-                if claimed:
-                    self._dispatch_wake.set()
+                inbox.add_claimed(claimed)
             if claimed and len(claimed) >= room:
                 await asyncio.sleep(0)
                 continue
-            self._claim_wake.clear()
+            inbox.claim_wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._claim_wake.wait(), self._poll_interval_s)
+                await asyncio.wait_for(inbox.claim_wake.wait(), self._poll_interval_s)
 
     def _wake_at(self, at: float) -> None:
         loop = asyncio.get_running_loop()
         delay = max(0.0, at - self._clock.now())
-        timer = loop.call_later(delay, self._claim_wake.set)
+        timer = loop.call_later(delay, self._inbox.claim_wake.set)
         self._timers.add(timer)
         loop.call_later(delay + 0.01, self._timers.discard, timer)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 
 DLQ_ERROR_MESSAGE_LIMIT = 1024
 

@@ -11,11 +11,11 @@ unclaimed and claimed later, by whichever node has room.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from nimbus.clock import Clock
 from nimbus.errors import RequestTooLargeError
-from nimbus.events.poller import EventPoller
+from nimbus.events.inbox import EventInbox
 from nimbus.model.async_event import AsyncEvent
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invoke import InvokeCall
@@ -24,7 +24,10 @@ from nimbus.store.group_commit import GroupCommit
 
 ASYNC_PAYLOAD_LIMIT = 1_048_576  # 1 MB: AWS's limit for asynchronous invocations
 
-Resolve = Callable[[str, str | None], Awaitable[FunctionConfig]]
+
+class ConfigResolver(Protocol):
+    async def config(self, name: str, qualifier: str | None) -> FunctionConfig:
+        """Raises ResourceNotFoundError for an unknown function, version or alias."""
 
 
 class EventService:
@@ -33,14 +36,14 @@ class EventService:
         *,
         repo: AsyncEventRepository,
         commit: GroupCommit,
-        poller: EventPoller,
-        resolve: Resolve,
+        inbox: EventInbox,
+        resolver: ConfigResolver,
         clock: Clock,
     ) -> None:
         self._repo = repo
         self._commit = commit
-        self._poller = poller
-        self._resolve = resolve
+        self._inbox = inbox
+        self._resolver = resolver
         self._clock = clock
 
     async def accept(self, call: InvokeCall) -> str:
@@ -54,7 +57,7 @@ class EventService:
                 f"Request must be smaller than {ASYNC_PAYLOAD_LIMIT} bytes for the "
                 "InvokeFunction operation"
             )
-        await self._resolve(call.function_name, call.qualifier)
+        await self._resolver.config(call.function_name, call.qualifier)
         now = self._clock.now()
         event = AsyncEvent(
             id=call.request_id or str(uuid.uuid4()),
@@ -65,23 +68,23 @@ class EventService:
             enqueued_at=now,
             next_attempt_at=now,
         )
-        claim = self._poller.reserve()
+        claim = self._inbox.reserve()
         try:
             await self._commit.write(
                 self._repo.insert(
                     event,
-                    claimed_by=self._poller.node_id if claim else None,
-                    claim_expires_at=now + self._poller.lease_s if claim else 0.0,
+                    claimed_by=self._inbox.node_id if claim else None,
+                    claim_expires_at=now + self._inbox.lease_s if claim else 0.0,
                 )
             )
         except BaseException:
             if claim:
-                self._poller.unreserve()
+                self._inbox.unreserve()
             raise
         if claim:
-            self._poller.push(event)
+            self._inbox.push(event)
         else:
-            self._poller.poke()
+            self._inbox.poke()
         return event.id
 
     async def pending(self) -> int:

@@ -1,53 +1,83 @@
-"""The ASGI application: one route table per API, errors rendered in one place."""
+"""The ASGI application: every route table's routes, errors rendered in one place, and the
+fast path in front."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 
-import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from nimbus.errors import NimbusError
-from nimbus.frontend import functions_api
-from nimbus.frontend.context import Services
-from nimbus.frontend.errors import handle_nimbus_error, handle_unexpected
+from nimbus.frontend.aliases_api import AliasesApi
+from nimbus.frontend.concurrency_api import ConcurrencyApi
+from nimbus.frontend.errors import handle_exception
+from nimbus.frontend.events_api import EventsApi
+from nimbus.frontend.fast_path import HotRoutes
+from nimbus.frontend.functions_api import FunctionsApi
+from nimbus.frontend.invoke_api import InvokeApi
+from nimbus.frontend.layers_api import LayersApi
+from nimbus.frontend.logs_api import LogsApi
+from nimbus.frontend.node_api import NodeApi
+from nimbus.frontend.provisioned_api import ProvisionedApi
+from nimbus.frontend.root_api import RootApi
+from nimbus.frontend.versions_api import VersionsApi
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 
-async def _not_found(request: Request, _exc: Exception) -> Response:
-    return Response(
-        orjson.dumps(
-            {"Type": "User", "message": f"No operation matches {request.method} {request.url.path}"}
-        ),
-        status_code=404,
-        headers={"X-Amzn-ErrorType": "UnknownOperationException"},
-        media_type="application/json",
-    )
+@dataclass(frozen=True, kw_only=True)
+class Apis:
+    """One object per route table, each built with the services it needs."""
+
+    functions: FunctionsApi
+    versions: VersionsApi
+    aliases: AliasesApi
+    layers: LayersApi
+    concurrency: ConcurrencyApi
+    provisioned: ProvisionedApi
+    events: EventsApi
+    invoke: InvokeApi
+    logs: LogsApi
+    node: NodeApi
+    root: RootApi
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *self.functions.routes(),
+            *self.invoke.routes(),
+            *self.concurrency.routes(),
+            *self.provisioned.routes(),
+            *self.logs.routes(),
+            *self.node.routes(),
+            *self.versions.routes(),
+            *self.aliases.routes(),
+            *self.layers.routes(),
+            *self.events.routes(),
+            *self.root.routes(),
+        ]
 
 
-def build_asgi(
-    services: Services | None = None,
-    *,
-    extra_routes: Sequence[BaseRoute] = (),
-    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
-) -> Starlette:
-    app = Starlette(
-        routes=[*functions_api.routes, *extra_routes],
+def starlette_app(routes: Sequence[BaseRoute], *, lifespan: Lifespan | None = None) -> Starlette:
+    """A Starlette application serving ``routes``, every error rendered by
+    ``errors.render_error`` (unknown paths and methods as UnknownOperationException)."""
+    return Starlette(
+        routes=list(routes),
         exception_handlers={
-            NimbusError: handle_nimbus_error,
-            404: _not_found,
-            405: _not_found,
-            Exception: handle_unexpected,
+            NimbusError: handle_exception,
+            404: handle_exception,
+            405: handle_exception,
+            Exception: handle_exception,
         },
         lifespan=lifespan,
     )
-    if services is not None:
-        # Otherwise the lifespan sets it once the node is built (see app.build_app).
-        app.state.services = services
-    return app
 
 
-__all__ = ["AsyncIterator", "build_asgi"]
+def build_asgi(apis: Apis, *, lifespan: Lifespan | None = None) -> HotRoutes:
+    return HotRoutes(
+        starlette_app(apis.routes(), lifespan=lifespan),
+        invoke=apis.invoke.invoke,
+        root=apis.root.root,
+    )

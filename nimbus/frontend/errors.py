@@ -1,20 +1,77 @@
-"""The one place where exceptions become AWS wire errors."""
+"""The one place where exceptions become AWS wire errors.
+
+Three wire formats share one port. Lambda's own API is restJson (the default); ``POST /``
+speaks SQS's JSON protocol or SNS's query protocol, and the root table marks which one in the
+request's scope (``mark_protocol``) before it does anything that can fail. Handlers only
+raise; ``render_error`` — called by the Starlette exception handlers and by the fast path
+alike — chooses the format.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Final, Literal
 from xml.sax.saxutils import escape
 
 import orjson
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from nimbus.errors import NimbusError, QueryProtocolError
 
 log = logging.getLogger(__name__)
 
+WireProtocol = Literal["rest-json", "sqs-json", "query"]
+PROTOCOL_KEY: Final = "nimbus.protocol"
+REQUEST_ID_KEY: Final = "nimbus.request_id"  # the query protocol echoes it in its errors
 
-def error_response(error: NimbusError) -> Response:
+
+def mark_protocol(request: Request, protocol: WireProtocol, request_id: str = "") -> None:
+    """Say how errors of this request are to be rendered (restJson when never called)."""
+    request.scope[PROTOCOL_KEY] = protocol
+    request.scope[REQUEST_ID_KEY] = request_id
+
+
+def render_error(request: Request, exc: Exception) -> Response:
+    """The response for any exception a handler raised, in the request's wire format."""
+    if isinstance(exc, NimbusError):
+        protocol = request.scope.get(PROTOCOL_KEY, "rest-json")
+        if protocol == "sqs-json":
+            return sqs_json_error(exc)
+        if protocol == "query":
+            return query_xml_error(exc, request.scope.get(REQUEST_ID_KEY, ""))
+        return rest_json_error(exc)
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=400)  # nobody is left to answer
+    if isinstance(exc, HTTPException):
+        # Starlette's router only raises 404 (no route) and 405 (no such method): to an SDK
+        # both are an operation this endpoint does not have.
+        return _rest_json(
+            {
+                "Type": "User",
+                "message": f"No operation matches {request.method} {request.url.path}",
+            },
+            404,
+            {"X-Amzn-ErrorType": "UnknownOperationException"},
+        )
+    log.exception("unhandled error serving %s %s", request.method, request.url.path, exc_info=exc)
+    return _rest_json(
+        {"Type": "Service", "message": "An internal error occurred."},
+        500,
+        {"X-Amzn-ErrorType": "ServiceException"},
+    )
+
+
+async def handle_exception(request: Request, exc: Exception) -> Response:
+    """``render_error`` as a Starlette exception handler."""
+    return render_error(request, exc)
+
+
+# --- Lambda's restJson ---------------------------------------------------------------------
+
+
+def rest_json_error(error: NimbusError) -> Response:
     # Lambda's restJson errors: the type in X-Amzn-ErrorType, a body with Type and message
     # (botocore reads the code from the header and the message from "message"/"Message").
     body: dict[str, object] = {
@@ -26,26 +83,12 @@ def error_response(error: NimbusError) -> Response:
     retry_after = error.fields.get("retryAfterSeconds")
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    return _rest_json(body, error.status, headers)
+
+
+def _rest_json(body: dict[str, object], status: int, headers: dict[str, str]) -> Response:
     return Response(
-        orjson.dumps(body),
-        status_code=error.status,
-        headers=headers,
-        media_type="application/json",
-    )
-
-
-async def handle_nimbus_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NimbusError)
-    return error_response(exc)
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error serving %s %s", request.method, request.url.path)
-    return Response(
-        orjson.dumps({"Type": "Service", "message": "An internal error occurred."}),
-        status_code=500,
-        headers={"X-Amzn-ErrorType": "ServiceException"},
-        media_type="application/json",
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
     )
 
 

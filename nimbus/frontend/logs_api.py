@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from nimbus.errors import InvalidParameterValueError
-from nimbus.frontend.context import Services
-from nimbus.frontend.functions_api import json_response
+from nimbus.frontend.wire import json_response
 from nimbus.model.arn import parse_function_ref
+from nimbus.observability.logs import LogStore
 
 
 def _int(request: Request, key: str, default: int) -> int:
@@ -21,28 +21,32 @@ def _int(request: Request, key: str, default: int) -> int:
     return int(raw)
 
 
-async def function_logs(request: Request) -> Response:
-    services = Services.of(request)
-    assert services.logs is not None
-    ref = parse_function_ref(request.path_params["name"], allow_qualifier=False)
-    events = await services.logs.query(
-        f"/aws/lambda/{ref.name}",
-        after_id=_int(request, "after", 0),
-        limit=min(_int(request, "limit", 1000), 10_000),
-    )
-    return json_response(
-        {
-            "events": [
-                {
-                    "id": e.id,
-                    "logStreamName": e.stream,
-                    "timestamp": e.timestamp_ms,
-                    "message": e.message,
-                }
-                for e in events
-            ]
-        }
-    )
+class LogsApi:
+    def __init__(self, *, logs: LogStore) -> None:
+        self._logs = logs
 
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/_nimbus/logs/{name}", self.function_logs, methods=["GET"], name="FunctionLogs")
+        ]
 
-routes = [Route("/_nimbus/logs/{name}", function_logs, methods=["GET"], name="FunctionLogs")]
+    async def function_logs(self, request: Request) -> Response:
+        ref = parse_function_ref(request.path_params["name"], allow_qualifier=False)
+        events = await self._logs.query(
+            f"/aws/lambda/{ref.name}",
+            after_id=_int(request, "after", 0),
+            limit=min(_int(request, "limit", 1000), 10_000),
+        )
+        return json_response(
+            {
+                "events": [
+                    {
+                        "id": e.id,
+                        "logStreamName": e.stream,
+                        "timestamp": e.timestamp_ms,
+                        "message": e.message,
+                    }
+                    for e in events
+                ]
+            }
+        )

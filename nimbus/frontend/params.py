@@ -1,4 +1,4 @@
-"""Request parameters shared by the version, alias and layer route tables."""
+"""Request parameters shared by the route tables: bodies, function names, paging."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from starlette.requests import Request
 
 from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError
 from nimbus.frontend.body import parse_json_object, read_limited
-from nimbus.frontend.context import Services
-from nimbus.model.arn import parse_function_ref
+from nimbus.model.arn import Arns, FunctionRef, parse_function_ref
 
 # A 50 MB zip is ~70 MB once base64-encoded in JSON (AWS's own bound: 69,905,067 bytes).
 MAX_CODE_REQUEST = 69_905_067
@@ -28,11 +27,16 @@ async def json_body(request: Request, limit: int = MAX_REQUEST) -> dict[str, Any
     return parse_json_object(raw)
 
 
-def function_name(services: Services, request: Request) -> str:
+def function_ref(arns: Arns, request: Request, *, allow_qualifier: bool = True) -> FunctionRef:
+    """The function a path names (name, partial or full ARN), checked to be this account's."""
+    ref = parse_function_ref(request.path_params["name"], allow_qualifier=allow_qualifier)
+    arns.check_owner(ref)
+    return ref
+
+
+def function_name(arns: Arns, request: Request) -> str:
     """The unqualified function a path names (name, partial or full ARN)."""
-    ref = parse_function_ref(request.path_params["name"], allow_qualifier=False)
-    services.functions.arns.check_owner(ref)
-    return ref.name
+    return function_ref(arns, request, allow_qualifier=False).name
 
 
 def max_items(request: Request, *, default: int, high: int) -> int:

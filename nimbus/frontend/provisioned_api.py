@@ -6,29 +6,22 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from nimbus.control import validation
-from nimbus.control.provisioned import ProvisionedService, ProvisionedView
+from nimbus.dataplane.provisioned import ProvisionedService, ProvisionedView
 from nimbus.errors import InvalidParameterValueError
+from nimbus.frontend import params
 from nimbus.frontend.body import parse_json_object
-from nimbus.frontend.context import Services
-from nimbus.frontend.functions_api import json_response
-from nimbus.model.arn import QUALIFIER_RE, merge_qualifier, parse_function_ref
+from nimbus.frontend.wire import json_response
+from nimbus.model.arn import QUALIFIER_RE, Arns, merge_qualifier
+
+PATH = "/2019-09-30/functions/{name}/provisioned-concurrency"
 
 
-def _target(request: Request, *, qualified: bool) -> tuple[Services, ProvisionedService, str, str]:
-    services = Services.of(request)
-    assert services.provisioned is not None
-    ref = parse_function_ref(request.path_params["name"])
-    services.functions.arns.check_owner(ref)
-    qualifier = merge_qualifier(ref, request.query_params.get("Qualifier")) or ""
-    if qualified and not QUALIFIER_RE.match(qualifier):
-        raise InvalidParameterValueError("Qualifier is required: a version number or an alias.")
-    return services, services.provisioned, ref.name, qualifier
-
-
-def _render(view: ProvisionedView, services: Services | None = None) -> dict[str, Any]:
+def _render(view: ProvisionedView, arns: Arns | None = None) -> dict[str, Any]:
+    """A config; ``arns`` adds its FunctionArn, which only ListProvisionedConcurrencyConfigs
+    reports."""
     body: dict[str, Any] = {
         "RequestedProvisionedConcurrentExecutions": view.requested,
         "AvailableProvisionedConcurrentExecutions": view.available,
@@ -38,40 +31,52 @@ def _render(view: ProvisionedView, services: Services | None = None) -> dict[str
     }
     if view.status_reason:
         body["StatusReason"] = view.status_reason
-    if services is not None:
-        body["FunctionArn"] = services.functions.arns.function(view.name, view.qualifier)
+    if arns is not None:
+        body["FunctionArn"] = arns.function(view.name, view.qualifier)
     return body
 
 
-async def put_provisioned(request: Request) -> Response:
-    _services, service, name, qualifier = _target(request, qualified=True)
-    body = parse_json_object(await request.body())
-    requested = validation.int_in_range(
-        body.get("ProvisionedConcurrentExecutions"), "ProvisionedConcurrentExecutions", 1, 100_000
-    )
-    return json_response(_render(await service.put(name, qualifier, requested)), 202)
+class ProvisionedApi:
+    def __init__(self, *, provisioned: ProvisionedService, arns: Arns) -> None:
+        self._provisioned = provisioned
+        self._arns = arns
 
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(PATH, self.put, methods=["PUT"], name="PutProvisionedConcurrencyConfig"),
+            Route(PATH, self.get_or_list, methods=["GET"], name="GetProvisionedConcurrencyConfig"),
+            Route(PATH, self.delete, methods=["DELETE"], name="DeleteProvisionedConcurrencyConfig"),
+        ]
 
-async def get_or_list_provisioned(request: Request) -> Response:
-    if request.query_params.get("List") == "ALL":
-        services, service, name, _ = _target(request, qualified=False)
-        views = await service.list(name)
-        return json_response(
-            {"ProvisionedConcurrencyConfigs": [_render(v, services) for v in views]}
+    def _target(self, request: Request, *, qualified: bool) -> tuple[str, str]:
+        ref = params.function_ref(self._arns, request)
+        qualifier = merge_qualifier(ref, request.query_params.get("Qualifier")) or ""
+        if qualified and not QUALIFIER_RE.match(qualifier):
+            raise InvalidParameterValueError("Qualifier is required: a version number or an alias.")
+        return ref.name, qualifier
+
+    async def put(self, request: Request) -> Response:
+        name, qualifier = self._target(request, qualified=True)
+        body = parse_json_object(await request.body())
+        requested = validation.int_in_range(
+            body.get("ProvisionedConcurrentExecutions"),
+            "ProvisionedConcurrentExecutions",
+            1,
+            100_000,
         )
-    _services, service, name, qualifier = _target(request, qualified=True)
-    return json_response(_render(await service.get(name, qualifier)))
+        return json_response(_render(await self._provisioned.put(name, qualifier, requested)), 202)
 
+    async def get_or_list(self, request: Request) -> Response:
+        if request.query_params.get("List") == "ALL":
+            name, _ = self._target(request, qualified=False)
+            views = await self._provisioned.list(name)
+            return json_response(
+                {"ProvisionedConcurrencyConfigs": [_render(v, self._arns) for v in views]}
+            )
+        name, qualifier = self._target(request, qualified=True)
+        return json_response(_render(await self._provisioned.get(name, qualifier)))
 
-async def delete_provisioned(request: Request) -> Response:
-    _services, service, name, qualifier = _target(request, qualified=True)
-    await service.delete(name, qualifier)
-    return Response(status_code=204)
-
-
-PATH = "/2019-09-30/functions/{name}/provisioned-concurrency"
-routes = [
-    Route(PATH, put_provisioned, methods=["PUT"], name="PutProvisionedConcurrencyConfig"),
-    Route(PATH, get_or_list_provisioned, methods=["GET"], name="GetProvisionedConcurrencyConfig"),
-    Route(PATH, delete_provisioned, methods=["DELETE"], name="DeleteProvisionedConcurrencyConfig"),
-]
+    async def delete(self, request: Request) -> Response:
+        name, qualifier = self._target(request, qualified=True)
+        await self._provisioned.delete(name, qualifier)
+        return Response(status_code=204)

@@ -1,5 +1,8 @@
 """Route table: ``POST /``, shared by the built-in queues (SQS's JSON protocol, chosen by
-``X-Amz-Target: AmazonSQS.*``) and topics (SNS's query protocol, chosen by ``Action``)."""
+``X-Amz-Target: AmazonSQS.*``) and topics (SNS's query protocol, chosen by ``Action``).
+
+Each request is marked with its protocol before anything can fail, so that
+``errors.render_error`` answers in the format its SDK parses."""
 
 from __future__ import annotations
 
@@ -7,33 +10,35 @@ import uuid
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from nimbus.errors import InvalidActionError, NimbusError, SqsInvalidParameterError
+from nimbus.errors import InvalidActionError, SqsInvalidParameterError
 from nimbus.frontend import sns_api, sqs_api
 from nimbus.frontend.body import read_limited
-from nimbus.frontend.context import Services
-from nimbus.frontend.errors import query_xml_error, sqs_json_error
+from nimbus.frontend.errors import mark_protocol
+from nimbus.queues.service import QueueService
+from nimbus.queues.topics import TopicService
 
 MAX_REQUEST = 2 * 1_048_576 + 65_536  # a batch of ten 1 MiB messages... bounded by SQS's 1 MiB
 
 
-async def root(request: Request) -> Response:
-    try:
-        return await _root(request)
-    except ClientDisconnect:
-        return Response(status_code=400)  # nobody is left to answer
+class RootApi:
+    def __init__(self, *, queues: QueueService, topics: TopicService) -> None:
+        self._queues = queues
+        self._topics = topics
 
+    def routes(self) -> list[BaseRoute]:
+        # Reached only for what the fast path does not take (it serves every POST /).
+        return [Route("/", self.root, methods=["POST"], name="QueuesAndTopics")]
 
-async def _root(request: Request) -> Response:
-    services = Services.of(request)
-    request_id = str(uuid.uuid4())
-    target = request.headers.get("x-amz-target", "")
-    too_large = SqsInvalidParameterError(f"Request must be smaller than {MAX_REQUEST} bytes")
-    if target.startswith("AmazonSQS."):
-        try:
+    async def root(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        target = request.headers.get("x-amz-target", "")
+        too_large = SqsInvalidParameterError(f"Request must be smaller than {MAX_REQUEST} bytes")
+        if target.startswith("AmazonSQS."):
+            mark_protocol(request, "sqs-json")
             raw = await read_limited(request, MAX_REQUEST, too_large)
             try:
                 params = orjson.loads(raw) if raw.strip() else {}
@@ -41,21 +46,19 @@ async def _root(request: Request) -> Response:
                 raise SqsInvalidParameterError(f"The request body is not JSON: {exc}") from exc
             if not isinstance(params, dict):
                 raise SqsInvalidParameterError("The request body must be a JSON object.")
-            result = await sqs_api.call(services, target.split(".", 1)[1], params)
-        except NimbusError as exc:
-            return sqs_json_error(exc)
-        return Response(
-            orjson.dumps(result),
-            headers={"x-amzn-RequestId": request_id},
-            media_type="application/x-amz-json-1.0",
-        )
-    try:
+            result = await sqs_api.call(self._queues, target.split(".", 1)[1], params)
+            return Response(
+                orjson.dumps(result),
+                headers={"x-amzn-RequestId": request_id},
+                media_type="application/x-amz-json-1.0",
+            )
+        mark_protocol(request, "query", request_id)
         raw = await read_limited(request, MAX_REQUEST, too_large)
         form = dict(parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
         form.update(request.query_params)
         action = form.get("Action", "")
         if action in sns_api.OPERATIONS:
-            body = await sns_api.call(services, action, form, request_id)
+            body = await sns_api.call(self._topics, action, form, request_id)
             return Response(body, media_type="text/xml")
         if action in sqs_api.OPERATIONS:
             raise InvalidActionError(
@@ -63,8 +66,3 @@ async def _root(request: Request) -> Response:
                 "that speaks SQS's JSON protocol (botocore >= 1.31)."
             )
         raise InvalidActionError(f"The action {action or '(none)'} is not valid for this endpoint.")
-    except NimbusError as exc:
-        return query_xml_error(exc, request_id)
-
-
-routes = [Route("/", root, methods=["POST"], name="QueuesAndTopics")]

@@ -7,9 +7,8 @@ import base64
 from collections.abc import Awaitable, Callable, Mapping
 from xml.sax.saxutils import escape
 
-from nimbus.errors import InvalidActionError, ServiceError, SnsInvalidParameterError
-from nimbus.frontend.context import Services
-from nimbus.queues.model import MessageAttribute
+from nimbus.errors import InvalidActionError, SnsInvalidParameterError
+from nimbus.model.queue import MessageAttribute
 from nimbus.queues.topics import TopicService
 
 Form = Mapping[str, str]
@@ -143,14 +142,12 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 
-async def call(services: Services, action: str, form: Form, request_id: str) -> str:
+async def call(topics: TopicService, action: str, form: Form, request_id: str) -> str:
     """The whole XML answer of one action."""
-    if services.topics is None:
-        raise ServiceError("This node serves no topics.")
     handler = OPERATIONS.get(action)
     if handler is None:
         raise InvalidActionError(f"The action {action} is not valid for this endpoint.")
-    result = await handler(services.topics, form)
+    result = await handler(topics, form)
     return (
         f'<{action}Response xmlns="{XMLNS}"><{action}Result>{result}</{action}Result>'
         f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"

@@ -2,7 +2,7 @@
 ``application/x-amz-json-1.0``), which botocore uses for SQS since 1.31.
 
 Each operation parses its JSON input, calls the queue service and renders its JSON output;
-errors are rendered by ``frontend/errors.sqs_json_error``.
+errors are rendered by ``frontend/errors.render_error`` (the root table marks the protocol).
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from nimbus.errors import (
     InvalidActionError,
     InvalidBatchEntryIdError,
     ReceiptHandleIsInvalidError,
-    ServiceError,
     SqsInvalidParameterError,
     SqsMissingParameterError,
     TooManyEntriesInBatchRequestError,
 )
-from nimbus.frontend.context import Services
+from nimbus.model.queue import BatchFailure, MessageAttribute, ReceivedMessage, SendRequest
 from nimbus.queues.attributes import md5_of_attributes
-from nimbus.queues.model import BatchFailure, MessageAttribute, ReceivedMessage, SendRequest
 from nimbus.queues.service import QueueService
 
 Params = Mapping[str, Any]
@@ -332,12 +330,10 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 
-async def call(services: Services, operation: str, params: Params) -> dict[str, Any]:
-    if services.queues is None:
-        raise ServiceError("This node serves no queues.")
+async def call(queues: QueueService, operation: str, params: Params) -> dict[str, Any]:
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise InvalidActionError(
             f"The action {operation} is not valid for this endpoint (not implemented by Nimbus)."
         )
-    return await handler(services.queues, params)
+    return await handler(queues, params)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from starlette.responses import Response
+
 from nimbus.control import validation
 from nimbus.control.functions import ConfigChanges
 from nimbus.errors import InvalidParameterValueError
 from nimbus.model.arn import Arns
 from nimbus.model.function import FunctionConfig
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def function_configuration(config: FunctionConfig, arns: Arns) -> dict[str, Any]:

@@ -95,23 +95,6 @@ class LogStore:
             for row in rows
         ]
 
-    async def streams(self, group: str) -> list[tuple[str, int, int]]:
-        """(stream, first timestamp, last timestamp) of each stream in ``group``."""
-        await self.flush()
-        query = (
-            sa.select(
-                log_events.c.log_stream,
-                sa.func.min(log_events.c.timestamp_ms),
-                sa.func.max(log_events.c.timestamp_ms),
-            )
-            .where(log_events.c.log_group == group)
-            .group_by(log_events.c.log_stream)
-            .order_by(log_events.c.log_stream)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [(row[0], int(row[1]), int(row[2])) for row in rows]
-
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -4,7 +4,12 @@ Duration — kept in memory and exported in Prometheus text format and as JSON."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from nimbus.errors import TooManyRequestsError
 
@@ -46,6 +51,10 @@ class Metrics:
     def __init__(self) -> None:
         self.functions: dict[str, FunctionMetrics] = defaultdict(FunctionMetrics)
         self.account = FunctionMetrics()
+        # Our own registry: the global one would add process metrics and be shared by every
+        # Metrics in the process (tests build several).
+        self._registry = CollectorRegistry()
+        self._registry.register(MetricsCollector(self))
 
     def concurrency(self, name: str, in_flight: int) -> None:
         fn = self.functions[name]
@@ -80,23 +89,59 @@ class Metrics:
             "Functions": {name: m.as_json() for name, m in sorted(self.functions.items())},
         }
 
-    def prometheus(self) -> str:
-        lines: list[str] = []
-        names = {
-            "Invocations": ("nimbus_invocations_total", "counter"),
-            "Errors": ("nimbus_errors_total", "counter"),
-            "Throttles": ("nimbus_throttles_total", "counter"),
-            "ColdStarts": ("nimbus_cold_starts_total", "counter"),
-            "ConcurrentExecutions": ("nimbus_concurrent_executions", "gauge"),
-            "MaxConcurrentExecutions": ("nimbus_max_concurrent_executions", "gauge"),
-            "DurationAverage": ("nimbus_duration_ms_average", "gauge"),
-            "DurationMaximum": ("nimbus_duration_ms_maximum", "gauge"),
-        }
-        rows = {name: m.as_json() for name, m in self.functions.items()}
-        account = self.account.as_json()
-        for key, (metric, kind) in names.items():
-            lines.append(f"# TYPE {metric} {kind}")
-            lines.append(f"{metric} {account[key]}")
-            for function, values in sorted(rows.items()):
-                lines.append(f'{metric}{{function="{function}"}} {values[key]}')
-        return "\n".join(lines) + "\n"
+    def prometheus(self) -> bytes:
+        """The Prometheus text exposition of every figure, read now."""
+        return generate_latest(self._registry)
+
+
+@dataclass(frozen=True)
+class Exported:
+    """How one `FunctionMetrics.as_json` figure is exported to Prometheus."""
+
+    key: str  # the as_json key
+    name: str  # the sample name
+    counter: bool
+    help: str
+
+
+EXPORTED = (
+    Exported("Invocations", "nimbus_invocations_total", True, "Invocations that ran."),
+    Exported("Errors", "nimbus_errors_total", True, "Invocations that ended in an error."),
+    Exported("Throttles", "nimbus_throttles_total", True, "Invokes refused for concurrency."),
+    Exported("ColdStarts", "nimbus_cold_starts_total", True, "Invocations on a new environment."),
+    Exported(
+        "ConcurrentExecutions", "nimbus_concurrent_executions", False, "Invocations in flight."
+    ),
+    Exported(
+        "MaxConcurrentExecutions",
+        "nimbus_max_concurrent_executions",
+        False,
+        "Most invocations in flight at once since start-up.",
+    ),
+    Exported("DurationAverage", "nimbus_duration_ms_average", False, "Mean duration (ms)."),
+    Exported("DurationMaximum", "nimbus_duration_ms_maximum", False, "Longest duration (ms)."),
+)
+
+
+class MetricsCollector(Collector):
+    """Reads `Metrics` at scrape time: every family has an unlabelled account-wide sample and
+    one sample per function, labelled ``function``."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        # Each figure set is built once per scrape, not once per exported family.
+        account = self._metrics.account.as_json()
+        rows = sorted((name, m.as_json()) for name, m in self._metrics.functions.items())
+        for exported in EXPORTED:
+            family: CounterMetricFamily | GaugeMetricFamily
+            if exported.counter:
+                # The family is named without `_total`; its samples get the suffix back.
+                family = CounterMetricFamily(exported.name, exported.help, labels=["function"])
+            else:
+                family = GaugeMetricFamily(exported.name, exported.help, labels=["function"])
+            family.add_metric([], account[exported.key])  # no label value: the account
+            for function, values in rows:
+                family.add_metric([function], values[exported.key])
+            yield family

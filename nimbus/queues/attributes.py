@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import orjson
 
 from nimbus.errors import InvalidAttributeNameError, InvalidAttributeValueError
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 
 DEFAULTS: Mapping[str, str] = {
     "DelaySeconds": "0",

@@ -25,10 +25,10 @@ from nimbus.errors import (
     QueueNameExistsError,
     SqsInvalidParameterError,
 )
-from nimbus.queues import attributes as qattr
-from nimbus.queues.model import (
+from nimbus.model.queue import (
     MessageAttribute,
 )
+from nimbus.queues import attributes as qattr
 from nimbus.store.group_commit import GroupCommit
 from nimbus.store.queues import QueueRepository, QueueRow
 

@@ -18,14 +18,14 @@ from nimbus.errors import (
     ReceiptHandleIsInvalidError,
     SqsInvalidParameterError,
 )
-from nimbus.queues import attributes as qattr
-from nimbus.queues.model import (
+from nimbus.model.queue import (
     BatchFailure,
     MessageAttribute,
     ReceivedMessage,
     SendRequest,
     SentMessage,
 )
+from nimbus.queues import attributes as qattr
 from nimbus.queues.registry import QueueRegistry, QueueState, StoredMessage
 from nimbus.store.group_commit import Write
 from nimbus.store.queues import MessageRow

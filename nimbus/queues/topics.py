@@ -19,7 +19,7 @@ from nimbus.clock import Clock
 from nimbus.errors import SnsInvalidParameterError, TopicNotFoundError
 from nimbus.model.arn import parse_function_ref
 from nimbus.model.invoke import InvokeCall
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 from nimbus.queues.service import QueueService
 from nimbus.store.group_commit import GroupCommit
 from nimbus.store.topics import SubscriptionRow, TopicRepository, TopicRow

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 # Runtimes AWS still accepts for creating functions (Python, Node.js, OS-only).
 PYTHON = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 NODEJS = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
@@ -50,16 +48,6 @@ OTHER = (
     "ruby3.4",
     "ruby4.0",
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class RuntimeInfo:
-    name: str
-    family: str  # "python" | "nodejs" | "provided"
-
-    @property
-    def needs_handler(self) -> bool:
-        return self.family != "provided"
 
 
 def family_of(runtime: str) -> str:

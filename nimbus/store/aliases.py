@@ -92,10 +92,6 @@ class AliasRepository:
             )
         return bool(result.rowcount)
 
-    async def delete_all(self, function: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(aliases.delete().where(aliases.c.function == function))
-
     async def _get(self, conn: AsyncConnection, function: str, name: str) -> Alias | None:
         row = (
             await conn.execute(

@@ -1,4 +1,5 @@
-"""Opening the store: an async SQLAlchemy engine over aiosqlite (default) or asyncpg."""
+"""Opening the store: an async SQLAlchemy engine over aiosqlite (default) or asyncpg, its
+schema brought to the head revision before the engine is handed out."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from nimbus.store.schema import SCHEMA_VERSION, meta, metadata
+from nimbus.store.migrations.migrator import migrate
 
 
 def database_url(store: str, data_dir: Path) -> str:
@@ -51,9 +52,9 @@ async def open_engine(url: str) -> AsyncEngine:
             # SQLITE_BUSY_SNAPSHOT instead of waiting; an immediate one waits its turn.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-        row = (await conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema"))).first()
-        if row is None:
-            await conn.execute(meta.insert().values(key="schema", value=str(SCHEMA_VERSION)))
+    try:
+        await migrate(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     return engine

@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 from nimbus.store.group_commit import Write
 from nimbus.store.schema import sqs_messages as m
 from nimbus.store.schema import sqs_queues as q

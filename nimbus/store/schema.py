@@ -2,22 +2,17 @@
 
 Documents that are read and written whole (a version's configuration, tags) are stored as
 JSON text: the hot path never queries inside them, and one column keeps migrations cheap.
+
+These tables are the *current* schema, the one the repositories query. The database gets it
+from the revisions in migrations/versions/, never from ``create_all``: a change here needs a
+new revision too, and tests/unit/store/test_migrations.py fails until the two agree.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
-
 metadata = sa.MetaData()
-
-meta = sa.Table(
-    "nimbus_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
 
 functions = sa.Table(
     "functions",

@@ -1,14 +1,12 @@
-"""One execution environment on this host: its sandboxed runtime process, Runtime API
-endpoint, log stream and lifecycle. Invocations run one at a time, as on Lambda."""
+"""One execution environment on this host: its sandbox, Runtime API endpoint, log stream and
+lifecycle. Invocations run one at a time, as on Lambda."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 from nimbus.clock import Clock
 from nimbus.model.invocation import (
@@ -18,30 +16,14 @@ from nimbus.model.invocation import (
     LogEvent,
 )
 from nimbus.worker import log_format
+from nimbus.worker.backend import Sandbox, SandboxHandle
 from nimbus.worker.environment_state import EnvState, next_state
 from nimbus.worker.log_pipe import LogPipe
+from nimbus.worker.outcome import Exited, InitFailed, Outcome, RuntimeReply, TimedOut, verdict
 from nimbus.worker.ports import LogSink
-from nimbus.worker.runtime_api import RuntimeApi, RuntimeReply
+from nimbus.worker.runtime_api import RuntimeApi
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class InitFailure:
-    """Why Init failed; the first invoke reports it."""
-
-    reply: RuntimeReply | None = None  # the runtime's /init/error
-    exit_status: int | None = None  # the runtime died without reporting
-    oom: bool = False
-    timed_out: bool = False
-    init_timeout_s: float = 10.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    kind: str  # RuntimeReply kinds, or "timeout" | "exit"
-    reply: RuntimeReply | None = None
-    exit_status: int = 0
 
 
 class LocalEnvironment:
@@ -55,10 +37,8 @@ class LocalEnvironment:
         log_sink: LogSink,
         clock: Clock,
         billed_init: bool,
-        read_peak_mb: Callable[[int], int],
-        oom_killed: Callable[[], bool],
-        kill: Callable[[int], None],
-        release: Callable[[LocalEnvironment], Coroutine[Any, Any, None]],
+        sandbox: Sandbox,
+        forget: Callable[[LocalEnvironment], None],
     ) -> None:
         self._id = env_id
         self._spec = spec
@@ -67,22 +47,18 @@ class LocalEnvironment:
         self._sink = log_sink
         self._clock = clock
         self._billed_init = billed_init  # custom runtimes are billed for Init, as on AWS
-        self._read_peak_mb = read_peak_mb
-        self._oom_killed = oom_killed
-        self._kill = kill
-        self._release = release
+        self._sandbox = sandbox
+        self._forget = forget  # the host drops the environment once its sandbox is released
         self.state = EnvState.CREATING
-        self.pid: int | None = None
+        self._handle: SandboxHandle | None = None
         self.exit_status: int | None = None
-        self.exited = asyncio.get_running_loop().create_future()
         self.init_duration_ms: float | None = None
-        self.init_failure: InitFailure | None = None
+        self.init_failure: InitFailed | None = None
         self._pipe: LogPipe | None = None
         self._capture: list[str] | None = None
         self._init_lines: list[str] = []  # shown in the tail of an invoke that reports Init
         self._outcome: asyncio.Future[Outcome] | None = None
         self._destroying: asyncio.Task[None] | None = None
-        self._peak_mb = 0
 
     @property
     def id(self) -> str:
@@ -91,6 +67,10 @@ class LocalEnvironment:
     @property
     def spec(self) -> EnvironmentSpec:
         return self._spec
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self._sandbox
 
     @property
     def alive(self) -> bool:
@@ -128,24 +108,38 @@ class LocalEnvironment:
 
     # -- process --------------------------------------------------------------------------
 
-    def process_started(self, pid: int) -> None:
-        self.pid = pid
+    def process_started(self, handle: SandboxHandle) -> None:
+        self._handle = handle
+        handle.on_exit(self._process_exited)
 
-    def process_exited(self, status: int) -> None:
-        """The zygote reaped our runtime: end whatever was waiting on it."""
+    def _process_exited(self, status: int) -> None:
+        """The runtime is gone: end whatever was waiting on it."""
         self.exit_status = status
-        if not self.exited.done():
-            self.exited.set_result(status)
         if self._outcome is not None and not self._outcome.done():
-            self._outcome.set_result(Outcome(kind="exit", exit_status=status))
+            self._outcome.set_result(Exited(status=status))
         if self.state in (EnvState.READY, EnvState.INIT_FAILED) and self._destroying is None:
             # Died while idle: release the sandbox now rather than when someone notices.
-            self._destroying = asyncio.get_running_loop().create_task(self._release(self))
+            self._destroying = asyncio.get_running_loop().create_task(self._teardown())
+
+    def init_succeeded(self, duration_ms: float) -> None:
+        self.init_duration_ms = duration_ms
+        if self._handle is not None:
+            self._handle.initialized()
+        self.move(EnvState.READY)
+
+    def init_failed(self, failure: InitFailed, duration_ms: float) -> None:
+        """Init ended in ``failure``: keep it for the first invoke, which reports it."""
+        self.init_duration_ms = duration_ms
+        self.init_failure = failure
+        self.drain_logs()
+        self.move(EnvState.INIT_FAILED)
+        self._kill_now()  # never reused: AWS re-runs Init in a fresh sandbox
+
+    def oom_killed(self) -> bool:
+        return self._handle is not None and self._handle.oom_killed()
 
     def _peak(self) -> int:
-        if self.pid is not None and self.exit_status is None:
-            self._peak_mb = max(self._peak_mb, self._read_peak_mb(self.pid))
-        return self._peak_mb
+        return self._handle.peak_memory_mb() if self._handle is not None else 0
 
     # -- invoke ---------------------------------------------------------------------------
 
@@ -173,7 +167,7 @@ class LocalEnvironment:
             # AWS re-runs a failed Init inside the invoke, so its output is in this tail.
             if self._capture is not None:
                 self._capture.extend(self._init_lines)
-            outcome = Outcome(kind="init_failed")
+            outcome: Outcome = self.init_failure
         else:
             future: asyncio.Future[Outcome] = loop.create_future()
             self._outcome = future
@@ -183,11 +177,10 @@ class LocalEnvironment:
                 if not future.done():
                     future.set_result(outcome)
 
-            reply.add_done_callback(
-                lambda r: settle(Outcome(kind=r.result().kind, reply=r.result()))
-            )
+            reply.add_done_callback(lambda r: settle(r.result()))
             delay = request.deadline_ms / 1000 - self._clock.now()
-            timer = loop.call_later(max(0.0, delay), settle, Outcome(kind="timeout"))
+            timeout = TimedOut(after_s=float(self._spec.timeout_s))
+            timer = loop.call_later(max(0.0, delay), settle, timeout)
             self.api.dispatch(request, reply)
             try:
                 outcome = await future
@@ -197,11 +190,16 @@ class LocalEnvironment:
         duration_ms = (self._clock.monotonic() - started) * 1000
         peak = self._peak()
         self.drain_logs()
-        payload, error, dead = self._result_of(outcome, request)
+        if isinstance(outcome, Exited):
+            outcome = Exited(status=outcome.status, oom=self.oom_killed())
+        judged = verdict(outcome, request_id=rid, now_s=self._clock.now())
+        for line in judged.log_lines:
+            self.platform_line(line)
+        dead = judged.environment_dead
         if dead:
             self.api.abandon()
             self._kill_now()
-            if outcome.kind == "exit" and error and self._oom_killed():
+            if isinstance(outcome, Exited) and outcome.oom:
                 peak = self._spec.memory_mb  # AWS reports the limit for an OOM kill
         self.platform_line(log_format.end_line(rid))
         billed = log_format.billed_ms(duration_ms, init_ms if self._billed_init else None)
@@ -220,12 +218,12 @@ class LocalEnvironment:
         dead = dead or self.exit_status is not None
         if dead:
             self.move(EnvState.DEAD)
-            self._destroying = loop.create_task(self._release(self))
+            self._destroying = loop.create_task(self._teardown())
         else:
             self.move(EnvState.READY)
         return InvocationResult(
-            payload=payload,
-            function_error=error,
+            payload=judged.payload,
+            function_error=judged.function_error,
             log_tail=tail,
             duration_ms=duration_ms,
             billed_duration_ms=billed,
@@ -234,75 +232,28 @@ class LocalEnvironment:
             environment_dead=dead,
         )
 
-    def _result_of(
-        self, outcome: Outcome, request: InvocationRequest
-    ) -> tuple[bytes, str | None, bool]:
-        """(payload, function_error, environment_dead) for how the invocation ended."""
-        rid = request.request_id
-        if outcome.kind == "response" and outcome.reply is not None:
-            return outcome.reply.body, None, False
-        if outcome.kind == "error" and outcome.reply is not None:
-            body = outcome.reply.body or log_format.error_payload(
-                outcome.reply.error_type or "Unhandled", ""
-            )
-            return body, "Unhandled", False
-        if outcome.kind == "too_large":
-            return log_format.too_large_payload(), "Unhandled", False
-        if outcome.kind == "timeout":
-            self.platform_line(
-                log_format.timeout_log_line(
-                    epoch_s=self._clock.now(), request_id=rid, timeout_s=float(self._spec.timeout_s)
-                )
-            )
-            return log_format.timeout_payload(rid, float(self._spec.timeout_s)), "Unhandled", True
-        if outcome.kind == "exit":
-            return self._exit_result(rid, outcome.exit_status, self._oom_killed())
-        failure = self.init_failure
-        assert failure is not None
-        if failure.reply is not None:
-            body = failure.reply.body or log_format.error_payload(
-                failure.reply.error_type or "Runtime.Unknown", "Init failed"
-            )
-            return body, "Unhandled", True
-        if failure.timed_out:
-            message = (
-                f"RequestId: {rid} Error: Init timed out after {failure.init_timeout_s:.2f} seconds"
-            )
-            self.platform_line(message)
-            return log_format.error_payload("Sandbox.Timedout", message), "Unhandled", True
-        if failure.exit_status is None and failure.reply is None:
-            return log_format.error_payload("Runtime.Unknown", "Init failed"), "Unhandled", True
-        return self._exit_result(rid, failure.exit_status or 0, failure.oom)
-
-    def _exit_result(self, rid: str, status: int, oom: bool) -> tuple[bytes, str, bool]:
-        error_type, payload = log_format.exit_payload(rid, status, oom=oom)
-        self.platform_line(
-            f"RequestId: {rid} Error: Runtime exited with error: "
-            f"{log_format.exit_description(status)}"
-        )
-        self.platform_line(error_type)
-        return payload, "Unhandled", True
-
     def _kill_now(self) -> None:
-        if self.pid is not None and self.exit_status is None:
-            self._kill(self.pid)
+        if self._handle is not None:
+            self._handle.kill()
 
     # -- teardown -------------------------------------------------------------------------
 
-    async def stop_process(self, wait_s: float = 5.0) -> None:
-        """Kill the runtime (its whole pid namespace) and wait until the zygote reaps it."""
+    async def _teardown(self, wait_s: float = 5.0) -> None:
+        """Kill the runtime (its whole sandbox), wait until it is gone, release the sandbox."""
         self.api.close()
-        if self.pid is not None:
-            self._kill_now()
+        if self._handle is not None:
+            self._handle.kill()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.exited), wait_s)
+                await asyncio.wait_for(self._handle.wait(), wait_s)
         self.drain_logs()
         if self._pipe is not None:
             self._pipe.close()
+        await self._sandbox.release()
+        self._forget(self)
 
     async def destroy(self) -> None:
         if self.state is not EnvState.DEAD:
             self.move(EnvState.DEAD)
         if self._destroying is None:
-            self._destroying = asyncio.get_running_loop().create_task(self._release(self))
+            self._destroying = asyncio.get_running_loop().create_task(self._teardown())
         await asyncio.shield(self._destroying)

@@ -13,7 +13,6 @@ import json
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 
 import httptools
@@ -21,6 +20,7 @@ import httptools
 from nimbus.model.invocation import InvocationRequest
 from nimbus.worker import peer_uid
 from nimbus.worker.log_format import MAX_RESPONSE_BYTES
+from nimbus.worker.outcome import FunctionFailed, Ok, ResponseTooLarge, RuntimeReply
 from nimbus.worker.runtime_state import (
     InvalidStateTransition,
     RuntimeEvent,
@@ -31,16 +31,11 @@ from nimbus.worker.runtime_state import (
 log = logging.getLogger(__name__)
 
 PREFIX = b"/2018-06-01/runtime/"
+# The Runtime Interface Emulator caps what the runtime may post to /init/error and
+# /invocation/{id}/error at 1 MiB (http.MaxBytesHandler around both) and answers a larger
+# body 413 RequestEntityTooLarge. Nimbus answers the same; the invocation (or Init) still
+# ends as a function error, with the error type and without the oversized body.
 MAX_ERROR_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class RuntimeReply:
-    """How an invocation (or Init) ended, as far as the Runtime API saw it."""
-
-    kind: str  # "response" | "error" | "too_large"
-    body: bytes = b""
-    error_type: str = ""
 
 
 def _status_line(status: int) -> bytes:
@@ -73,19 +68,35 @@ def _error(status: int, error_type: str, message: str) -> bytes:
     return _json_response(status, {"errorMessage": message, "errorType": error_type})
 
 
+def _too_large(limit: int) -> bytes:
+    return _error(
+        413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes)."
+    )
+
+
+def _error_too_large() -> bytes:
+    return _too_large(MAX_ERROR_BYTES)
+
+
+def body_limit(url: bytes) -> int:
+    """How much of a request body the Runtime API keeps: error posts are capped lower than
+    responses (pure)."""
+    return MAX_ERROR_BYTES if url.split(b"?", 1)[0].endswith(b"/error") else MAX_RESPONSE_BYTES
+
+
 class RuntimeApi:
     def __init__(
         self,
         *,
         bind_host: str,
         expected_uid: int | None,
-        on_init: Callable[[RuntimeReply | None], None],
+        on_init: Callable[[Ok | FunctionFailed], None],
         peers: peer_uid.PeerUidLookup | None = None,
     ) -> None:
         self._bind_host = bind_host
         self._expected_uid = expected_uid
         self._peers = peers or peer_uid.PeerUidLookup()
-        self._on_init = on_init  # None = Init succeeded (first /next); else the init error
+        self._on_init = on_init  # Ok: Init succeeded (first /next); else the init error
         self.state = RuntimeState.STARTED
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -204,8 +215,10 @@ class RuntimeApi:
                 return self._next(conn)
             if path == b"init/error" and method == b"POST":
                 self.state = transition(self.state, RuntimeEvent.INIT_ERROR)
-                self._on_init(RuntimeReply(kind="error", body=body, error_type=error_type))
-                return _ACCEPTED
+                self._on_init(
+                    FunctionFailed(body=b"" if oversized else body, error_type=error_type)
+                )
+                return _error_too_large() if oversized else _ACCEPTED
             parts = path.split(b"/")
             if len(parts) == 3 and parts[0] == b"invocation" and method == b"POST":
                 return self._answer(
@@ -220,7 +233,7 @@ class RuntimeApi:
         self.state = transition(self.state, RuntimeEvent.NEXT)
         self._parked = conn
         if first:
-            self._on_init(None)
+            self._on_init(Ok())
         if self._pending is not None:
             request, self._pending = self._pending, None
             self._deliver(request)
@@ -240,16 +253,14 @@ class RuntimeApi:
             self.state = transition(self.state, RuntimeEvent.RESPONSE)
             if oversized:
                 # As AWS: the runtime is told 413 and the caller gets a function error.
-                self._finish(RuntimeReply(kind="too_large"))
-                return _error(
-                    413,
-                    "RequestEntityTooLarge",
-                    f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
-                )
-            self._finish(RuntimeReply(kind="response", body=body))
+                self._finish(ResponseTooLarge())
+                return _too_large(MAX_RESPONSE_BYTES)
+            self._finish(Ok(body=body))
         else:
             self.state = transition(self.state, RuntimeEvent.ERROR)
-            self._finish(RuntimeReply(kind="error", body=body, error_type=error_type))
+            self._finish(FunctionFailed(body=b"" if oversized else body, error_type=error_type))
+            if oversized:
+                return _error_too_large()
         return _ACCEPTED
 
     def lost(self, conn: _Connection) -> None:
@@ -263,6 +274,7 @@ class _Connection(asyncio.Protocol):
         "_body",
         "_error_type",
         "_expect",
+        "_limit",
         "_oversized",
         "_parser",
         "_size",
@@ -283,6 +295,7 @@ class _Connection(asyncio.Protocol):
         self._oversized = False
         self._error_type = ""
         self._expect = False
+        self._limit = MAX_RESPONSE_BYTES
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, so cast rather than check.
@@ -330,12 +343,13 @@ class _Connection(asyncio.Protocol):
             self._expect = True
 
     def on_headers_complete(self) -> None:
+        self._limit = body_limit(self._url)
         if self._expect:  # curl waits a second for this before sending a body
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
-        if self._size > MAX_RESPONSE_BYTES:
+        if self._size > self._limit:
             self._oversized = True
             self._body = []
         elif not self._oversized:

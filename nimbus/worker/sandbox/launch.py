@@ -9,7 +9,7 @@ from pathlib import Path
 from nimbus.model.invocation import EnvironmentSpec
 from nimbus.runtimes import registry
 from nimbus.worker import env_vars
-from nimbus.worker.sandbox.config import Bind
+from nimbus.worker.sandbox.config import Bind, SandboxConfig
 
 NIMBUS_PACKAGE = Path(__file__).resolve().parents[2]
 NIMBUS_ROOT = NIMBUS_PACKAGE.parent
@@ -104,6 +104,38 @@ def plan_launch(
         sys_path_tail=(boto_inside,) if boto_path is not None else (),
         binds=tuple(binds),
         missing_entrypoint=missing,
+    )
+
+
+def sandbox_config(
+    spec: EnvironmentSpec,
+    plan: LaunchPlan,
+    *,
+    env_id: str,
+    isolation: str,
+    environ: dict[str, str],
+    uid: int | None,
+    root_dir: Path,
+    cgroup_procs: tuple[str, ...] = (),
+) -> SandboxConfig:
+    """The message the zygote builds the sandbox from (``uid`` None: the host's own)."""
+    return SandboxConfig(
+        env_id=env_id,
+        isolation=isolation,
+        environ=environ,
+        workdir=plan.paths.task_root,
+        argv=plan.argv,
+        handler=spec.handler,
+        sys_path=plan.sys_path,
+        sys_path_tail=plan.sys_path_tail,
+        uid=uid or 0,
+        gid=uid or 0,
+        root_dir=str(root_dir),
+        binds=plan.binds,
+        tmp_mb=spec.ephemeral_storage_mb,
+        cgroup_procs=cgroup_procs,
+        memory_mb=spec.memory_mb,
+        hostname="localhost",
     )
 
 

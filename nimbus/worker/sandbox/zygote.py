@@ -1,4 +1,4 @@
-"""The host's side of the zygote (``nimbus.runtimes.python.zygote_main``): starts it, asks it
+"""The host's side of the zygote (``nimbus.worker.sandbox.zygote_server``): starts it, asks it
 to spawn sandboxes and kill them, and turns its exit reports into callbacks."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 NIMBUS_ROOT = str(Path(__file__).resolve().parents[3])
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[2]); "
-    "from nimbus.runtimes.python.zygote_main import main; main()"
+    "from nimbus.worker.sandbox.zygote_server import main; main()"
 )
 
 

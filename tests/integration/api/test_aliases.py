@@ -4,6 +4,7 @@ weighted routing, driven by boto3."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -188,12 +189,13 @@ def test_update_preconditions_and_missing_alias(lam: Any, fname: str) -> None:
 
 
 def test_aliases_of_a_missing_function_are_not_found(lam: Any, fname: str) -> None:
-    for call in (
+    calls: tuple[Callable[[], object], ...] = (
         lambda: lam.create_alias(FunctionName=fname, Name="live", FunctionVersion="1"),
         lambda: lam.get_alias(FunctionName=fname, Name="live"),
         lambda: lam.delete_alias(FunctionName=fname, Name="live"),
         lambda: lam.list_aliases(FunctionName=fname),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)

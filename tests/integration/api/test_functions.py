@@ -218,6 +218,7 @@ def test_wrongly_typed_fields_are_400_not_500(server: NimbusServer, fname: str) 
     }
     response = httpx.post(f"{server.url}/2015-03-31/functions", json=body)
     assert response.status_code == 400
+    bad: dict[str, Any]
     for bad in ({"Code": "x"}, {"Environment": []}, {"Tags": [1]}, {"Timeout": None}):
         response = httpx.post(f"{server.url}/2015-03-31/functions", json={**body, **bad})
         assert response.status_code == 400, (bad, response.text)

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,12 @@ def test_publish_and_get_layer_versions(lam: Any, fname: str) -> None:
 
 def test_missing_layer_versions(lam: Any, fname: str) -> None:
     publish(lam, fname)
-    for call in (
+    calls: tuple[Callable[[], object], ...] = (
         lambda: lam.get_layer_version(LayerName=fname, VersionNumber=5),
         lambda: lam.get_layer_version(LayerName=f"{fname}-none", VersionNumber=1),
         lambda: lam.get_layer_version_by_arn(Arn=f"{LAYER_ARN}{fname}:5"),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc)[:2] == ("ResourceNotFoundException", 404)
@@ -89,6 +91,7 @@ def test_missing_layer_versions(lam: Any, fname: str) -> None:
 
 
 def test_bad_publish_input(lam: Any, fname: str) -> None:
+    overrides: dict[str, Any]
     for overrides in (
         {"Content": {"ZipFile": b"not a zip"}},
         {"Content": {"ZipFile": make_zip({})}},

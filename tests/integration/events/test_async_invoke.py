@@ -7,6 +7,7 @@ points at this Nimbus inside functions), which is how these tests count attempts
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -172,6 +173,12 @@ def test_function_and_topic_destinations(fast: NimbusServer) -> None:
     assert events[1]["requestContext"]["condition"] == "RetriesExhausted"
 
 
+# A request in flight when its server is killed can leave botocore/urllib3 holding a socket
+# it never closes; the warning comes when that socket is collected (forced below, so it
+# cannot surface in a later test).
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
 def test_every_accepted_event_survives_kill_9(tmp_path: Path) -> None:
     """A burst of async invokes, kill -9 in the middle of it, restart: every event that got
     a 202 runs at least once."""
@@ -218,6 +225,7 @@ def test_every_accepted_event_survives_kill_9(tmp_path: Path) -> None:
             time.sleep(0.01)
         server.kill9()
         stop.set()
+    gc.collect()
     acknowledged = set(accepted)
     assert len(acknowledged) >= 300
     server.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from tests.support import ROLE, make_zip
@@ -11,7 +12,7 @@ from tests.support import ROLE, make_zip
 def deploy(
     lam: Any,
     name: str,
-    source: str | dict[str, str | bytes],
+    source: str | Mapping[str, str | bytes],
     *,
     runtime: str = "python3.11",
     handler: str = "app.handler",

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, LogEvent
 
@@ -46,7 +47,7 @@ def spec_for(
     runtime: str = "python3.11",
     handler: str = "app.handler",
     name: str = "fn",
-    **kwargs: object,
+    **kwargs: Any,
 ) -> EnvironmentSpec:
     return EnvironmentSpec(
         function_name=name,
@@ -56,7 +57,7 @@ def spec_for(
         handler=handler,
         code_dir=code,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 def request(
@@ -65,7 +66,7 @@ def request(
     *,
     tail: bool = True,
     request_id: str | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> InvocationRequest:
     return InvocationRequest(
         request_id=request_id or str(uuid.uuid4()),
@@ -74,4 +75,4 @@ def request(
         deadline_ms=int(time.time() * 1000) + spec.timeout_s * 1000,
         tail_logs=tail,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from nimbus.clock import SystemClock
 from nimbus.worker.host import LocalWorkerHost
+from nimbus.worker.sandbox.namespaces_backend import NamespacesSandbox
 from tests.integration.worker.support import IS_ROOT, ListSink, request, spec_for, write_code
 
 pytestmark = [
@@ -78,6 +79,17 @@ def code(workdir: Path) -> Path:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def host(workdir: Path, sink: ListSink) -> AsyncIterator[LocalWorkerHost]:
+    """The namespaces backend only: what this module checks is what it promises."""
+    instance = LocalWorkerHost(
+        data_dir=workdir / "data", log_sink=sink, clock=SystemClock(), isolation="namespaces"
+    )
+    await instance.start()
+    yield instance
+    await instance.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def small_host(workdir: Path, sink: ListSink) -> AsyncIterator[LocalWorkerHost]:
     """A host with a tiny pids limit, for the fork bomb."""
     instance = LocalWorkerHost(
@@ -113,7 +125,9 @@ async def test_sandbox_view(host: LocalWorkerHost, code: Path, workdir: Path) ->
 async def test_cgroup_removed_after_destroy(host: LocalWorkerHost, code: Path) -> None:
     spec = spec_for(code, handler="app.echo")
     env = await host.create_environment(spec)
-    group = host._resources[env.id][0]
+    sandbox = env.sandbox
+    assert isinstance(sandbox, NamespacesSandbox)
+    group = sandbox.cgroup
     assert group is not None and all(d.is_dir() for d in group.dirs)
     await env.invoke(request(spec))
     await env.destroy()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from nimbus.model.invocation import InvocationResult
 from nimbus.worker.host import LocalWorkerHost
 from tests.integration.worker.support import ListSink, request, spec_for, write_code
 
@@ -71,7 +73,7 @@ async def test_node_async_handler(host: LocalWorkerHost, node_code: Path) -> Non
 
 @needs_node
 async def test_node_error_callback_and_esm(host: LocalWorkerHost, node_code: Path) -> None:
-    for handler, payload, check in [
+    cases: list[tuple[str, bytes, Callable[[InvocationResult], bool]]] = [
         (
             "index.fails",
             b"{}",
@@ -92,7 +94,8 @@ async def test_node_error_callback_and_esm(host: LocalWorkerHost, node_code: Pat
                 and r.environment_dead
             ),
         ),
-    ]:
+    ]
+    for handler, payload, check in cases:
         spec = spec_for(node_code, runtime="nodejs20.x", handler=handler, timeout_s=10)
         env = await host.create_environment(spec)
         try:

@@ -59,6 +59,7 @@ def test_additional_version_must_be_a_number(version: str) -> None:
 
 
 def test_routing_config_must_be_objects() -> None:
+    bad: object
     for bad in ([], "x", {"AdditionalVersionWeights": [1]}):
         with pytest.raises(InvalidParameterValueError):
             alias_rules.weights(bad)

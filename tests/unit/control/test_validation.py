@@ -66,6 +66,7 @@ def test_ranges() -> None:
 def test_environment() -> None:
     assert validation.environment({"Variables": {"KEY_1": "v"}}) == {"KEY_1": "v"}
     assert validation.environment(None) == {}
+    bad: object
     for bad in (
         {"Variables": {"AWS_REGION": "x"}},
         {"Variables": {"1BAD": "x"}},

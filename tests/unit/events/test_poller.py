@@ -12,13 +12,14 @@ import pytest
 
 from nimbus.errors import TooManyRequestsError
 from nimbus.events.destinations import Destinations
+from nimbus.events.inbox import EventInbox
 from nimbus.events.policy import RetrySettings
 from nimbus.events.poller import EventPoller
 from nimbus.model.arn import Arns
 from nimbus.model.async_event import AsyncEvent
 from nimbus.model.event_config import EffectiveEventConfig
 from nimbus.model.invoke import InvokeCall
-from nimbus.queues.model import MessageAttribute
+from nimbus.model.queue import MessageAttribute
 from nimbus.store.async_events import AsyncEventRepository
 from nimbus.store.database import open_engine
 from nimbus.store.group_commit import GroupCommit
@@ -77,6 +78,7 @@ class Rig:
             arns=Arns(region="us-east-1", account="000000000000"),
             retry=RetrySettings(),
             clock=self.clock,
+            inbox=EventInbox(capacity=16, lease_s=900),
         )
 
     async def enqueue(self, payload: bytes = b'{"n": 1}') -> AsyncEvent:

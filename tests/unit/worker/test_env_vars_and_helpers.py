@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 import struct
 from pathlib import Path
+from typing import Any
 
 from nimbus.model.invocation import EnvironmentSpec
 from nimbus.worker import env_vars, peer_uid
@@ -10,7 +11,7 @@ from nimbus.worker.sandbox.cgroups import cpu_quota_us
 from nimbus.worker.sandbox.config import Bind, SandboxConfig
 
 
-def spec(**kwargs: object) -> EnvironmentSpec:
+def spec(**kwargs: Any) -> EnvironmentSpec:
     return EnvironmentSpec(
         function_name="f",
         function_version="3",
@@ -19,7 +20,7 @@ def spec(**kwargs: object) -> EnvironmentSpec:
         handler="app.h",
         code_dir=Path("/c"),
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_env_vars_reserved_win_and_defaults_overridable() -> None:

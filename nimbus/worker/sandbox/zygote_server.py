@@ -1,5 +1,9 @@
 """The zygote: a fork server with the Python runtime client already imported.
 
+Lives with the sandbox code it runs (``enter``, ``config``), so the dependency is one way:
+the worker imports the runtimes, never the reverse. Launched by ``zygote.ZygoteClient`` by
+module path, with the directory holding the ``nimbus`` package put first on ``sys.path``.
+
 Started once per host as ``python -I -S`` (no site, no user paths). The host sends one JSON
 message per request over a SOCK_SEQPACKET socket (fd given in argv); a ``spawn`` carries the
 environment's log pipe as an SCM_RIGHTS fd. For each spawn the zygote forks; in

@@ -1,4 +1,8 @@
-"""Values of the built-in queue service (SQS-compatible), as they cross its boundary."""
+"""Values of the built-in queue service (SQS-compatible), as they cross its boundary.
+
+They live in model/ (not queues/) so the store can persist them without importing the
+service that uses the store.
+"""
 
 from __future__ import annotations
 

@@ -1,42 +1,47 @@
 """Provisioned concurrency: pre-initialised environments for a version or alias.
 
 A config is persisted, then a fill task asks the assignment service for environments until the
-requested number exist (status IN_PROGRESS -> READY, or FAILED with the reason). A maintenance
-loop replaces provisioned environments that died, as Lambda does.
+requested number exist (``provisioned_policy`` decides status, batches and surplus). A
+maintenance loop replaces provisioned environments that died, as Lambda does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Protocol
 
 from nimbus.clock import Clock
-from nimbus.control.functions import FunctionService, timestamp
+from nimbus.control.functions import timestamp
+from nimbus.control.resolver import Latest, classify
+from nimbus.dataplane import provisioned_policy as policy
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
-from nimbus.dataplane.counting_policy import MIN_UNRESERVED
 from nimbus.errors import (
     InvalidParameterValueError,
     NimbusError,
     ProvisionedConcurrencyConfigNotFoundError,
+    ResourceNotFoundError,
 )
-from nimbus.model.arn import LATEST
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec
-from nimbus.store.schema import provisioned_concurrency
+from nimbus.store.concurrency import ProvisionedRepository, ProvisionedSetting
 
 log = logging.getLogger(__name__)
 
 
-# (function, qualifier) -> the version configuration the qualifier names
-VersionResolver = Callable[[str, str], Awaitable[FunctionConfig]]
-SpecBuilder = Callable[[FunctionConfig], Awaitable[EnvironmentSpec]]
+class ConfigResolver(Protocol):
+    async def config(self, name: str, qualifier: str | None) -> FunctionConfig:
+        """The configuration ``name:qualifier`` names (an alias: its primary version).
+        Raises ResourceNotFoundError for an unknown function, version or alias."""
+
+
+class SpecSource(Protocol):
+    async def spec_for(
+        self, config: FunctionConfig, *, provisioned: bool = False
+    ) -> EnvironmentSpec: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,76 +64,63 @@ class ProvisionedService:
     def __init__(
         self,
         *,
-        engine: AsyncEngine,
-        functions: FunctionService,
+        repo: ProvisionedRepository,
+        resolver: ConfigResolver,
+        specs: SpecSource,
         assignment: Assignment,
         counting: Counting,
-        resolve: VersionResolver,
-        build_spec: SpecBuilder,
         clock: Clock,
     ) -> None:
-        self._engine = engine
-        self._functions = functions
+        self._repo = repo
+        self._resolver = resolver
+        self._specs = specs
         self._assignment = assignment
         self._counting = counting
-        self._resolve = resolve
-        self._build_spec = build_spec
         self._clock = clock
-        self._configs: dict[tuple[str, str], tuple[int, str]] = {}  # -> (requested, modified)
+        self._configs: dict[tuple[str, str], ProvisionedSetting] = {}
         self._failures: dict[tuple[str, str], str] = {}
         self._fills: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
 
-    async def load(self) -> None:
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(sa.select(provisioned_concurrency))).all()
-        for row in rows:
-            self._configs[(row.name, row.qualifier)] = (int(row.requested), row.last_modified)
+    async def start(self) -> None:
+        """Load the stored configs and start filling them (after a restart too)."""
+        for setting in await self._repo.all():
+            self._configs[(setting.name, setting.qualifier)] = setting
         self._loop_task = asyncio.get_running_loop().create_task(self._maintain_forever())
 
     async def put(self, name: str, qualifier: str, requested: int) -> ProvisionedView:
         await self._check_target(name, qualifier)
-        if requested < 1:
-            raise InvalidParameterValueError("ProvisionedConcurrentExecutions must be at least 1.")
-        others = sum(r for (n, q), (r, _m) in self._configs.items() if n == name and q != qualifier)
-        reserved = self._counting.reserved(name)
-        if reserved is not None and others + requested > reserved:
-            raise InvalidParameterValueError(
-                f"Requested Provisioned Concurrency should not be greater than the "
-                f"reservedConcurrentExecution [{reserved}] for function {name}."
-            )
-        if (
-            reserved is None
-            and others + requested > self._counting.unreserved_limit - MIN_UNRESERVED
-        ):
-            raise InvalidParameterValueError(
-                "Specified ConcurrentExecutions for function is greater than account's "
-                "unreserved concurrency."
-            )
-        modified = timestamp(self._clock.now())
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                provisioned_concurrency.delete().where(
-                    provisioned_concurrency.c.name == name,
-                    provisioned_concurrency.c.qualifier == qualifier,
-                )
-            )
-            await conn.execute(
-                provisioned_concurrency.insert().values(
-                    name=name, qualifier=qualifier, requested=requested, last_modified=modified
-                )
-            )
+        others = sum(
+            s.requested for (n, q), s in self._configs.items() if n == name and q != qualifier
+        )
+        problem = policy.check_request(
+            name=name,
+            requested=requested,
+            others=others,
+            reserved=self._counting.reserved(name),
+            unreserved_limit=self._counting.unreserved_limit,
+        )
+        if problem is not None:
+            raise InvalidParameterValueError(problem)
+        setting = ProvisionedSetting(
+            name=name,
+            qualifier=qualifier,
+            requested=requested,
+            last_modified=timestamp(self._clock.now()),
+        )
+        await self._repo.put(setting)
         key = (name, qualifier)
-        self._configs[key] = (requested, modified)
+        self._configs[key] = setting
         self._failures.pop(key, None)
         allocated, _ = self._assignment.provisioned_counts(owner_key(name, qualifier))
-        if allocated > requested:
-            self._assignment.retire_owner(owner_key(name, qualifier), allocated - requested)
+        extra = policy.surplus(requested=requested, allocated=allocated)
+        if extra:
+            self._assignment.retire_owner(owner_key(name, qualifier), extra)
         self._ensure_fill(key)
         return self.view(name, qualifier)
 
     async def get(self, name: str, qualifier: str) -> ProvisionedView:
-        await self._functions.get_version(name)
+        await self._resolver.config(name, None)
         if (name, qualifier) not in self._configs:
             raise ProvisionedConcurrencyConfigNotFoundError(
                 "No Provisioned Concurrency Config found for this function"
@@ -136,20 +128,23 @@ class ProvisionedService:
         return self.view(name, qualifier)
 
     async def list(self, name: str) -> list[ProvisionedView]:
-        await self._functions.get_version(name)
+        await self._resolver.config(name, None)
         return [self.view(n, q) for (n, q) in sorted(self._configs) if n == name]
 
     async def delete(self, name: str, qualifier: str) -> None:
-        await self._functions.get_version(name)
+        await self._resolver.config(name, None)
         await self.forget(name, qualifier)
+
+    async def on_function_change(self, name: str) -> None:
+        """A deleted function's provisioned configs (and environments) go with it."""
+        try:
+            await self._resolver.config(name, None)
+        except ResourceNotFoundError:
+            await self.forget(name)
 
     async def forget(self, name: str, qualifier: str | None = None) -> None:
         keys = [k for k in self._configs if k[0] == name and qualifier in (None, k[1])]
-        async with self._engine.begin() as conn:
-            query = provisioned_concurrency.delete().where(provisioned_concurrency.c.name == name)
-            if qualifier is not None:
-                query = query.where(provisioned_concurrency.c.qualifier == qualifier)
-            await conn.execute(query)
+        await self._repo.delete(name, qualifier)
         for key in keys:
             del self._configs[key]
             task = self._fills.pop(key, None)
@@ -158,19 +153,20 @@ class ProvisionedService:
             self._assignment.retire_owner(owner_key(*key))
 
     def view(self, name: str, qualifier: str) -> ProvisionedView:
-        requested, modified = self._configs[(name, qualifier)]
+        setting = self._configs[(name, qualifier)]
         allocated, available = self._assignment.provisioned_counts(owner_key(name, qualifier))
         failure = self._failures.get((name, qualifier))
-        status = "FAILED" if failure else ("READY" if allocated >= requested else "IN_PROGRESS")
         return ProvisionedView(
             name=name,
             qualifier=qualifier,
-            requested=requested,
+            requested=setting.requested,
             allocated=allocated,
             available=available,
-            status=status,
+            status=policy.status(
+                requested=setting.requested, allocated=allocated, failed=failure is not None
+            ),
             status_reason=failure,
-            last_modified=modified,
+            last_modified=setting.last_modified,
         )
 
     async def close(self) -> None:
@@ -184,13 +180,13 @@ class ProvisionedService:
     # --- internals -------------------------------------------------------------------------
 
     async def _check_target(self, name: str, qualifier: str) -> None:
-        await self._functions.get_version(name)
-        if qualifier == LATEST:
+        await self._resolver.config(name, None)  # 404 for an unknown function
+        if isinstance(classify(qualifier), Latest):
             raise InvalidParameterValueError(
                 "Provisioned Concurrency Configs cannot be applied to unpublished function "
                 "versions."
             )
-        await self._resolve(name, qualifier)  # 404 for an unknown version or alias
+        await self._resolver.config(name, qualifier)  # 404 for an unknown version or alias
 
     def _ensure_fill(self, key: tuple[str, str]) -> None:
         running = self._fills.get(key)
@@ -201,15 +197,16 @@ class ProvisionedService:
         name, qualifier = key
         owner = owner_key(name, qualifier)
         try:
-            config = await self._resolve(name, qualifier)
-            spec = await self._build_spec(config)
+            # Settings on an alias apply to the version it points to (its primary version).
+            config = await self._resolver.config(name, qualifier)
+            spec = await self._specs.spec_for(config, provisioned=True)
             while key in self._configs:
                 allocated, _ = self._assignment.provisioned_counts(owner)
-                missing = self._configs[key][0] - allocated
-                if missing <= 0:
+                batch = policy.fill_batch(
+                    requested=self._configs[key].requested, allocated=allocated
+                )
+                if batch == 0:
                     return
-                # Several at once, but bounded: a big request must not stall the host.
-                batch = min(missing, 8)
                 await asyncio.gather(
                     *(self._assignment.add_provisioned(spec, owner) for _ in range(batch))
                 )

@@ -1,0 +1,104 @@
+"""Stage 5: built-in queues and topics, and asynchronous invocation (accepting, the poller
+pool, destinations). Accepting is built before the poller: destinations and topics accept
+events themselves, and the two meet only at the in-memory inbox."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from nimbus.clock import Clock
+from nimbus.config import Settings
+from nimbus.errors import NimbusError
+from nimbus.events.destinations import Destinations
+from nimbus.events.inbox import EventInbox
+from nimbus.events.policy import RetrySettings
+from nimbus.events.poller import EventPoller
+from nimbus.events.service import EventService
+from nimbus.node.control import ControlPlane
+from nimbus.node.dataplane import DataPlane
+from nimbus.node.store import StoreParts
+from nimbus.queues.service import QueueService
+from nimbus.queues.topics import TopicService
+from nimbus.store.async_events import AsyncEventRepository
+from nimbus.store.queues import QueueRepository
+from nimbus.store.topics import TopicRepository
+
+# Events each poller slot may hold in memory (ready or running) before new ones wait in the
+# store for a claim.
+BACKLOG_PER_SLOT = 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventParts:
+    queues: QueueService
+    topics: TopicService
+    events: EventService
+    poller: EventPoller
+
+
+async def open_events(
+    settings: Settings,
+    store: StoreParts,
+    control: ControlPlane,
+    data: DataPlane,
+    *,
+    clock: Clock,
+    stack: AsyncExitStack,
+) -> EventParts:
+    queues = QueueService(
+        repo=QueueRepository(store.engine),
+        commit=store.commit,
+        clock=clock,
+        endpoint_url=settings.endpoint_url,
+        region=settings.region,
+        account_id=settings.account_id,
+    )
+    await queues.load()
+    event_repo = AsyncEventRepository(store.engine)
+    inbox = EventInbox(
+        capacity=max(1, settings.async_concurrency) * BACKLOG_PER_SLOT,
+        lease_s=settings.async_claim_lease_s,
+    )
+    events = EventService(
+        repo=event_repo, commit=store.commit, inbox=inbox, resolver=control.resolver, clock=clock
+    )
+    topics = TopicService(
+        repo=TopicRepository(store.engine),
+        commit=store.commit,
+        queues=queues,
+        accept=events.accept,
+        clock=clock,
+        region=settings.region,
+        account_id=settings.account_id,
+        endpoint_url=settings.endpoint_url,
+    )
+    await topics.load()
+
+    async def dead_letter_target(name: str, qualifier: str | None) -> str | None:
+        try:
+            return (await control.resolver.config(name, qualifier)).dead_letter_target
+        except NimbusError:
+            return None
+
+    poller = EventPoller(
+        repo=event_repo,
+        commit=store.commit,
+        invoker=data.invoker,
+        configs=control.event_configs,
+        destinations=Destinations(queues=queues, topics=topics, accept=events.accept),
+        dead_letter=dead_letter_target,
+        arns=control.arns,
+        retry=RetrySettings(
+            function_error_delays_s=settings.async_retry_delays_s,
+            backoff_initial_s=settings.async_backoff_s[0],
+            backoff_max_s=settings.async_backoff_s[-1],
+        ),
+        clock=clock,
+        inbox=inbox,
+        concurrency=settings.async_concurrency,
+    )
+    stack.push_async_callback(poller.close)
+    # One SQLite node: claims left in the store belong to this node's previous process.
+    await poller.start(release_stale_claims=store.engine.dialect.name == "sqlite")
+    return EventParts(queues=queues, topics=topics, events=events, poller=poller)

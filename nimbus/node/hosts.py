@@ -1,0 +1,46 @@
+"""Stage 2: the worker hosts and the placement over them. Built before the control plane,
+which offers only the runtimes some host can run."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AsyncExitStack
+
+from nimbus.clock import Clock
+from nimbus.config import Settings
+from nimbus.dataplane.placement import HostSlot, Placement
+from nimbus.observability.logs import LogStore
+from nimbus.worker.host import LocalWorkerHost
+
+
+def default_host_memory_mb() -> int:
+    """Four times the machine's memory. Placement books each environment at its MemorySize,
+    but an environment forked from a zygote really uses a few MB (measured: 1-2 MB private),
+    and its cgroup enforces its own limit; booking 1:1 would refuse work the machine does
+    easily. Sandboxes carry the highest OOM score, so true exhaustion kills functions, not
+    the server. Set NIMBUS_HOST_MEMORY_MB for a strict budget."""
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(1024, 4 * pages // (1024 * 1024))
+
+
+async def open_placement(
+    settings: Settings, *, logs: LogStore, clock: Clock, stack: AsyncExitStack
+) -> Placement:
+    host = LocalWorkerHost(
+        data_dir=settings.data_dir / "sandboxes",
+        log_sink=logs,
+        clock=clock,
+        isolation=settings.isolation,
+    )
+    await host.start()
+    placement = Placement(
+        [
+            HostSlot(
+                id="local",
+                host=host,
+                budget_mb=settings.host_memory_mb or default_host_memory_mb(),
+            )
+        ]
+    )
+    stack.push_async_callback(placement.close)
+    return placement
