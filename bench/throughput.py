@@ -1,11 +1,15 @@
 """Throughput and scale-up through the HTTP API.
 
 1. Warm no-op invokes with 32 concurrent connections, driven by `wrk` (a C client, so the
-   client is not the bottleneck) with a Lua POST script.
+   client is not the bottleneck) with a Lua POST script, once per memory size (default
+   128 MB and 1,769 MB = one vCPU's worth), each on a fresh server.
 2. 500 concurrent sync invokes of a handler that sleeps 100 ms, after warm-up: wall time and
    peak ConcurrentExecutions.
 
-    python -m bench.throughput [--duration 10] [--connections 32] [--burst 500]
+    python -m bench.throughput [--duration 10] [--connections 32] [--memory 128,1769]
+                               [--burst 500] [--cpu-limit shares|quota]
+
+``--cpu-limit`` sets the server's NIMBUS_CPU_LIMIT (default: the server's own, ``shares``).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def wrk_throughput(server: NimbusServer, duration: int, connections: int) -> dict[str, object]:
+def wrk_throughput(
+    server: NimbusServer, duration: int, connections: int, memory_mb: int
+) -> dict[str, object]:
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        deploy(client, "noop")
+        deploy(client, "noop", MemorySize=memory_mb)
         for _ in range(100):  # warm-up
             client.post("/2015-03-31/functions/noop/invocations", content=b"{}")
     result = run_wrk(
@@ -41,7 +47,7 @@ def wrk_throughput(server: NimbusServer, duration: int, connections: int) -> dic
     if result is None:
         return {"wrk": "not installed (scripts/install-debian.sh installs it)"}
     return {
-        "warm_noop_wrk": {
+        f"warm_noop_wrk_{memory_mb}mb": {
             "connections": connections,
             "duration_s": duration,
             "invokes_per_s": result.requests_per_s,
@@ -119,14 +125,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--memory", default="128,1769", help="MemorySize values, comma-separated")
     parser.add_argument("--burst", type=int, default=500)
+    parser.add_argument("--cpu-limit", choices=["shares", "quota"], default=None)
     args = parser.parse_args()
+    env = {"NIMBUS_CPU_LIMIT": args.cpu_limit} if args.cpu_limit else {}
+    results: dict[str, object] = {"cpu_limit": args.cpu_limit or "server default"}
     # Each scenario on a fresh node, so one's aftermath (log writes, garbage) is not the
     # other's load.
-    with running_server() as server:
-        results = wrk_throughput(server, args.duration, args.connections)
+    for memory_mb in (int(part) for part in args.memory.split(",") if part):
+        with running_server(env) as server:
+            results.update(wrk_throughput(server, args.duration, args.connections, memory_mb))
     if args.burst:
-        with running_server() as server:
+        with running_server(env) as server:
             results.update(asyncio.run(burst(server, args.burst)))
     report("throughput", results)
 

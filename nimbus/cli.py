@@ -37,6 +37,12 @@ def server(
     isolation: Annotated[
         str | None, typer.Option(help="auto | namespaces | process [NIMBUS_ISOLATION].")
     ] = None,
+    cpu_limit: Annotated[
+        str | None,
+        typer.Option(
+            help="shares (CPU weights by memory) | quota (hard CPU quota) [NIMBUS_CPU_LIMIT]."
+        ),
+    ] = None,
     region: Annotated[str | None, typer.Option(help="Region in ARNs [NIMBUS_REGION].")] = None,
     account_id: Annotated[
         str | None, typer.Option(help="Account id in ARNs [NIMBUS_ACCOUNT_ID].")
@@ -51,6 +57,7 @@ def server(
         data_dir=data_dir,
         store=store,
         isolation=isolation,
+        cpu_limit=cpu_limit,
         region=region,
         account_id=account_id,
     )
@@ -140,6 +147,46 @@ def metrics(endpoint: EndpointOption = "http://127.0.0.1:9001") -> None:
     import httpx
 
     typer.echo(httpx.get(f"{endpoint}/_nimbus/metrics", timeout=30).text)
+
+
+@app.command()
+def runtimes(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """List the runtimes this host can run, the interpreter each uses, and why any is
+    missing. Map one explicitly with NIMBUS_RUNTIMES="python3.12=/path/to/python3.12"."""
+    import json
+    import sys
+
+    from nimbus.runtimes import discovery, probe
+
+    settings = Settings.from_env()
+    try:
+        overrides = discovery.parse_overrides(settings.runtimes)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    table = probe.discover(overrides=overrides, server_python=sys.executable)
+    if as_json:
+        rows = [
+            {
+                "runtime": entry.runtime,
+                "available": entry.available,
+                "interpreter": entry.interpreter.path if entry.interpreter else None,
+                "source": entry.interpreter.source if entry.interpreter else None,
+                "reason": entry.reason or None,
+            }
+            for entry in table.entries
+        ]
+        typer.echo(json.dumps({"runtimes": rows}, indent=2))
+        return
+    for entry in table.entries:
+        if entry.interpreter is not None:
+            where = f"{entry.interpreter.path} ({entry.interpreter.source})"
+            typer.echo(f"{entry.runtime:<12} {where}")
+        else:
+            typer.echo(f"{entry.runtime:<12} missing: {entry.reason}")
+    typer.echo(f"{'provided.al2023':<12} always (custom runtimes: your bootstrap)")
 
 
 def main() -> None:

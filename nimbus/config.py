@@ -27,7 +27,16 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "000000000000"
     isolation: str = "auto"  # auto | namespaces | process
+    # shares: CPU weights proportional to MemorySize (idle CPU is never withheld); quota: a
+    # hard CFS quota as AWS (128 MB = 7% of a CPU). See worker/sandbox/cpu_policy.py.
+    cpu_limit: str = "shares"
+    # Explicit interpreters, "python3.12=/path/python3.12,nodejs22.x=/path/node"; every other
+    # runtime uses what is found on this host (runtimes/probe.py).
+    runtimes: str = ""
     keep_alive_s: float = 600.0  # idle environments are reaped after this long
+    # How long an on-demand environment's Init may run before it is retried inside the first
+    # invocation (AWS: 10 s; see worker.init_phase).
+    init_timeout_s: float = 10.0
     account_concurrency: int = 1000
     scale_limit: int = 1000  # new environments per function per scale window (AWS: 1,000/10 s)
     scale_window_s: float = 10.0
@@ -59,7 +68,10 @@ class Settings:
             "region": _env("REGION", cls.region),
             "account_id": _env("ACCOUNT_ID", cls.account_id),
             "isolation": _env("ISOLATION", cls.isolation),
+            "cpu_limit": _env("CPU_LIMIT", cls.cpu_limit),
+            "runtimes": _env("RUNTIMES", cls.runtimes),
             "keep_alive_s": float(_env("KEEP_ALIVE", str(cls.keep_alive_s))),
+            "init_timeout_s": float(_env("INIT_TIMEOUT", str(cls.init_timeout_s))),
             "account_concurrency": int(_env("ACCOUNT_CONCURRENCY", str(cls.account_concurrency))),
             "scale_limit": int(_env("SCALE_LIMIT", str(cls.scale_limit))),
             "scale_window_s": float(_env("SCALE_WINDOW", str(cls.scale_window_s))),

@@ -36,6 +36,11 @@ class ValidationError(NimbusError):
     status = 400
 
 
+class AccessDeniedError(NimbusError):
+    error_type = "AccessDeniedException"
+    status = 403
+
+
 class ResourceNotFoundError(NimbusError):
     error_type = "ResourceNotFoundException"
     status = 404

@@ -2,6 +2,10 @@
 
 Resolution, as AWS applies them: the configuration on the invoked version or alias, else the
 one on the unqualified function ($LATEST), else the defaults (2 retries, six hours).
+
+Writes are checked in AWS's order: the function (and qualifier) must exist, an Update needs a
+configuration to update, each destination must be well formed, exist, and not be the function
+itself.
 """
 
 from __future__ import annotations
@@ -9,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from nimbus.clock import Clock
 from nimbus.errors import InvalidParameterValueError, ResourceNotFoundError
-from nimbus.model.arn import LATEST, Arns
+from nimbus.model.arn import LATEST, Arns, parse_function_ref
 from nimbus.model.event_config import (
     MAX_EVENT_AGE_S,
     MAX_RETRY_ATTEMPTS,
@@ -29,6 +33,13 @@ _DESTINATION_RE = re.compile(
 )
 Resolve = Callable[[str, str | None], Awaitable[FunctionConfig]]
 _UNSET: Any = object()
+
+
+class DestinationDirectory(Protocol):
+    async def exists(self, arn: str) -> bool:
+        """Whether a well-formed destination ARN names a function, queue or topic this node
+        has. Never raises."""
+        ...
 
 
 def check_destination(arn: str | None) -> str | None:
@@ -82,10 +93,17 @@ def check_event_age(value: Any) -> int | None:
 
 class EventConfigService:
     def __init__(
-        self, *, repo: EventConfigRepository, resolve: Resolve, arns: Arns, clock: Clock
+        self,
+        *,
+        repo: EventConfigRepository,
+        resolve: Resolve,
+        destinations: DestinationDirectory,
+        arns: Arns,
+        clock: Clock,
     ) -> None:
         self._repo = repo
         self._resolve = resolve
+        self._destinations = destinations
         self._arns = arns
         self._clock = clock
         self._configs: dict[tuple[str, str], EventInvokeConfig] = {}
@@ -117,8 +135,8 @@ class EventConfigService:
             qualifier=key[1],
             maximum_retry_attempts=check_retry_attempts(maximum_retry_attempts),
             maximum_event_age_s=check_event_age(maximum_event_age_s),
-            on_success=check_destination(on_success),
-            on_failure=check_destination(on_failure),
+            on_success=await self._destination(function, on_success),
+            on_failure=await self._destination(function, on_failure),
             last_modified=self._clock.now(),
         )
         await self._repo.put(config)
@@ -135,20 +153,21 @@ class EventConfigService:
         on_success: Any = _UNSET,
         on_failure: Any = _UNSET,
     ) -> EventInvokeConfig:
-        """Change only the settings given (UpdateFunctionEventInvokeConfig)."""
+        """Change only the settings given (UpdateFunctionEventInvokeConfig) of a configuration
+        that exists: AWS answers 404 when there is none to update."""
         key = await self._key(function, qualifier)
-        current = self._configs.get(key) or EventInvokeConfig(
-            function_name=key[0], qualifier=key[1]
-        )
+        current = self._configs.get(key)
+        if current is None:
+            raise self._missing(key)
         changes: dict[str, Any] = {"last_modified": self._clock.now()}
         if maximum_retry_attempts is not _UNSET:
             changes["maximum_retry_attempts"] = check_retry_attempts(maximum_retry_attempts)
         if maximum_event_age_s is not _UNSET:
             changes["maximum_event_age_s"] = check_event_age(maximum_event_age_s)
         if on_success is not _UNSET:
-            changes["on_success"] = check_destination(on_success)
+            changes["on_success"] = await self._destination(function, on_success)
         if on_failure is not _UNSET:
-            changes["on_failure"] = check_destination(on_failure)
+            changes["on_failure"] = await self._destination(function, on_failure)
         config = replace(current, **changes)
         await self._repo.put(config)
         self._configs[key] = config
@@ -188,6 +207,20 @@ class EventConfigService:
             await self._repo.delete(function)
             for key in [key for key in self._configs if key[0] == function]:
                 del self._configs[key]
+
+    async def _destination(self, function: str, arn: str | None) -> str | None:
+        checked = check_destination(arn)
+        if checked is None:
+            return None
+        if not await self._destinations.exists(checked):
+            raise InvalidParameterValueError(f"The destination ARN {checked} is invalid.")
+        # Any version or alias of the function counts: an event would invoke the function
+        # that just failed or succeeded on it, without end.
+        if checked.split(":")[2] == "lambda" and parse_function_ref(checked).name == function:
+            raise InvalidParameterValueError(
+                "You can't specify the function as a destination for itself."
+            )
+        return checked
 
     async def _key(self, function: str, qualifier: str | None) -> tuple[str, str]:
         # The function and the qualifier (version or alias) must exist.

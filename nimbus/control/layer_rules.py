@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nimbus.control import validation
 from nimbus.errors import InvalidParameterValueError, ValidationError
 from nimbus.model.layer import LayerStatement
 from nimbus.runtimes import registry
@@ -75,12 +76,13 @@ def layer_name(text: str) -> LayerArn:
 
 
 def version_number(text: str) -> int:
-    if not text.lstrip("-").isdigit():
+    # A number beyond AWS's `long` is no number the API can take (nor any store hold).
+    number = validation.int64(text)
+    if number is None:
         raise ValidationError(
             f"1 validation error detected: Value '{text}' at 'versionNumber' failed to "
             "satisfy constraint: Member must be a number"
         )
-    number = int(text)
     if number < 1:
         raise InvalidParameterValueError("Layer Version Cannot be less than 1")
     return number

@@ -147,9 +147,9 @@ class LayerService:
         """A layer's live versions, newest first; the marker is the last version returned."""
         before: int | None = None
         if marker is not None:
-            if not marker.isdigit():
+            before = validation.int64(marker)
+            if before is None or before < 1:
                 raise InvalidParameterValueError(f"Marker '{marker}' is not valid.")
-            before = int(marker)
         page = [
             v
             for v in await self._repo.versions(name)

@@ -9,6 +9,7 @@ import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError, ValidationError
@@ -25,6 +26,19 @@ EPHEMERAL_RANGE = (512, 10_240)
 ROLE_RE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$")
 HANDLER_RE = re.compile(r"^[^\s]+$")
 ENV_KEY_RE = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
+
+
+INT64_MAX = 2**63 - 1  # the largest number a BIGINT column (and AWS's `long`) holds
+_DECIMAL_RE = re.compile(r"-?[0-9]{1,19}")  # ASCII: str.isdigit() accepts "²", int() does not
+
+
+def int64(text: str) -> int | None:
+    """``text`` as a decimal integer within a signed 64-bit range, or None if it is anything
+    else: not a number, a number in other digits, or too large for any store or AWS `long`."""
+    if not _DECIMAL_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -INT64_MAX - 1 <= value <= INT64_MAX else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,13 +87,15 @@ def role(value: Any) -> str:
     return value
 
 
-def runtime(value: Any, runnable: Sequence[str]) -> str:
+def runtime(value: Any, runnable: Sequence[str], *, today: date | None = None) -> str:
+    """The runtime, if AWS accepts it for a new function on ``today`` (default: now, UTC)
+    and this host can run it."""
     if not isinstance(value, str) or not registry.is_known(value):
         raise InvalidParameterValueError(
             f"Value '{value}' at 'runtime' is not a Lambda runtime. This host can run: "
             f"{', '.join(runnable)}."
         )
-    if value in registry.DEPRECATED:
+    if registry.blocked_for_create(value, today or datetime.now(UTC).date()):
         raise InvalidParameterValueError(
             f"The runtime parameter of {value} is no longer supported for creating or "
             "updating AWS Lambda functions. We recommend you use a supported runtime while "

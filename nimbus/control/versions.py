@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nimbus.clock import Clock
+from nimbus.control import validation
 from nimbus.control.functions import FunctionService, timestamp
 from nimbus.control.resolver import AliasName, Latest, classify
 from nimbus.errors import (
@@ -122,11 +123,9 @@ class VersionService:
             )
         after: int | None = None
         if marker is not None:
-            if marker == LATEST:
-                after = 0
-            elif marker.isdigit():
-                after = int(marker)
-            else:
+            after = 0 if marker == LATEST else validation.int64(marker)
+            if after is None or after < 0:
+                # Only "$LATEST" and version numbers are markers this listing hands out.
                 raise InvalidParameterValueError(f"Marker '{marker}' is not valid.")
         page = await self._repo.list_versions(name, after=after, limit=max_items + 1)
         if len(page) > max_items:

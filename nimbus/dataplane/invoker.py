@@ -141,6 +141,7 @@ class Invoker:
             function_version=config.version,
             function_arn=self._functions.arns.function(config.name),
             runtime=config.runtime,
+            architecture=config.architectures[0] if config.architectures else "x86_64",
             handler=config.handler,
             code_dir=code_dir,
             layer_dirs=tuple(layer_dirs),

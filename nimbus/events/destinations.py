@@ -1,5 +1,6 @@
 """Sending invocation records and dead-letter messages to where a function's configuration
-points: another function (invoked asynchronously), a built-in queue or a built-in topic."""
+points: another function (invoked asynchronously), a built-in queue or a built-in topic; and
+knowing, when a configuration is written, whether such a destination exists."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
-from nimbus.errors import NimbusError
-from nimbus.model.arn import parse_function_ref
+from nimbus.errors import NimbusError, QueueDoesNotExistError
+from nimbus.model.arn import Arns, parse_function_ref
 from nimbus.model.invoke import InvokeCall
 from nimbus.model.queue import MessageAttribute
 
@@ -65,3 +66,63 @@ class Destinations:
                 log.warning("unsupported destination %s: record dropped", arn)
         except NimbusError as exc:
             log.warning("destination %s failed (%s): record dropped", arn, exc.message)
+
+
+class FunctionLookup(Protocol):
+    async def config(self, name: str, qualifier: str | None) -> object:
+        """Raises ``ResourceNotFoundError`` when the function, version or alias does not exist
+        (other ``NimbusError``s for a name of the wrong form)."""
+        ...
+
+
+class QueueLookup(Protocol):
+    def get_queue_url(self, name: str) -> str:
+        """Raises ``QueueDoesNotExistError`` when there is no such queue."""
+        ...
+
+
+class TopicLookup(Protocol):
+    def list_topics(self) -> list[str]:
+        """The ARNs of every topic; never raises."""
+        ...
+
+
+class KnownDestinations:
+    """Whether a destination ARN names something this node has: a function (with its version
+    or alias, when the ARN names one), a built-in queue or a built-in topic, in this node's
+    region and account. AWS refuses a configuration whose destination it cannot reach, so a
+    record is never written only to be dropped later."""
+
+    def __init__(
+        self, *, functions: FunctionLookup, queues: QueueLookup, topics: TopicLookup, arns: Arns
+    ) -> None:
+        self._functions = functions
+        self._queues = queues
+        self._topics = topics
+        self._arns = arns
+
+    async def exists(self, arn: str) -> bool:
+        """Never raises: an ARN of a form no destination has simply does not exist."""
+        parts = arn.split(":")
+        if len(parts) < 6 or (parts[3], parts[4]) != (self._arns.region, self._arns.account):
+            return False
+        service = parts[2]
+        if service == "sqs":
+            if len(parts) != 6:
+                return False
+            try:
+                self._queues.get_queue_url(parts[5])
+            except QueueDoesNotExistError:
+                return False
+            return True
+        if service == "sns":
+            return arn in self._topics.list_topics()
+        if service == "lambda":
+            try:
+                ref = parse_function_ref(arn)
+                await self._functions.config(ref.name, ref.qualifier)
+            except NimbusError:
+                # ResourceNotFoundError, or not a function ARN at all (a parse error).
+                return False
+            return True
+        return False

@@ -10,7 +10,10 @@ invocation"):
   the event is younger than MaximumEventAgeInSeconds (default six hours);
 - an event that runs out of attempts is discarded with condition ``RetriesExhausted``, one that
   grows too old with ``EventAgeExceeded``; either goes to the on-failure destination and the
-  dead-letter queue.
+  dead-letter queue;
+- an event for a function whose reserved concurrency is 0 is not kept for six hours of
+  throttles: it is discarded at once with condition ``ZeroReservedConcurrency`` (AWS's record
+  for it has ``approximateInvokeCount`` 0 and no response).
 
 A retry that could only start after the event's maximum age is not scheduled: the event is
 discarded as ``EventAgeExceeded`` at once, rather than being kept only to be dropped later.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 OutcomeKind = Literal["success", "function_error", "throttle", "system_error"]
-Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
+Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +46,9 @@ class Attempt:
     backoffs: int  # throttles and system errors before this attempt
     max_retry_attempts: int
     max_event_age_s: float
+    # The function's reserved concurrency is 0 ("throttle" in the console): nothing can run it
+    # until someone changes that, so no retry could succeed.
+    zero_reserved: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,8 @@ def function_error_delay_s(errors: int, settings: RetrySettings) -> float:
 def decide(attempt: Attempt, settings: RetrySettings) -> Decision:
     if attempt.outcome == "success":
         return Deliver()
+    if attempt.zero_reserved:
+        return Discard(condition="ZeroReservedConcurrency")
     if attempt.outcome == "function_error":
         errors = attempt.function_errors + 1
         if errors > attempt.max_retry_attempts:

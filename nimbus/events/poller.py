@@ -6,6 +6,7 @@ invokes), then acts on the retry policy's decision.
       function error   -> reschedule after a delay, spending an attempt
       throttle/system  -> reschedule with back-off, spending no attempt
       exhausted / aged -> OnFailure destination and DLQ, delete
+      reserved = 0     -> OnFailure destination and DLQ at once (ZeroReservedConcurrency)
 
 Each outcome is written before the event is let go; a crash in between means the claim
 expires and the event runs again: at least once, as AWS promises.
@@ -49,6 +50,15 @@ class ConfigPort(Protocol):
     def effective(self, function: str, qualifier: str | None) -> EffectiveEventConfig: ...
 
 
+class ReservationPort(Protocol):
+    """A function's reserved concurrency (PutFunctionConcurrency), read from memory.
+
+    ``None`` when the function has no reservation; never raises (a function unknown to it has
+    none)."""
+
+    def reserved(self, name: str) -> int | None: ...
+
+
 class EventPoller:
     def __init__(
         self,
@@ -57,6 +67,7 @@ class EventPoller:
         commit: GroupCommit,
         invoker: InvokerPort,
         configs: ConfigPort,
+        reservations: ReservationPort,
         destinations: Destinations,
         dead_letter: DeadLetterLookup,
         arns: Arns,
@@ -70,6 +81,7 @@ class EventPoller:
         self._commit = commit
         self._invoker = invoker
         self._configs = configs
+        self._reservations = reservations
         self._destinations = destinations
         self._dead_letter = dead_letter
         self._arns = arns
@@ -221,6 +233,8 @@ class EventPoller:
                 backoffs=event.backoffs,
                 max_retry_attempts=config.maximum_retry_attempts,
                 max_event_age_s=config.maximum_event_age_s,
+                # Read after the attempt: a reservation set to 0 while the event waited counts.
+                zero_reserved=self._reservations.reserved(event.function) == 0,
             ),
             self._retry,
         )

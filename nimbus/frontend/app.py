@@ -22,6 +22,7 @@ from nimbus.frontend.layers_api import LayersApi
 from nimbus.frontend.logs_api import LogsApi
 from nimbus.frontend.node_api import NodeApi
 from nimbus.frontend.provisioned_api import ProvisionedApi
+from nimbus.frontend.request_ids import RequestIds
 from nimbus.frontend.root_api import RootApi
 from nimbus.frontend.versions_api import VersionsApi
 
@@ -77,7 +78,7 @@ def starlette_app(routes: Sequence[BaseRoute], *, lifespan: Lifespan | None = No
 
 def build_asgi(apis: Apis, *, lifespan: Lifespan | None = None) -> HotRoutes:
     return HotRoutes(
-        starlette_app(apis.routes(), lifespan=lifespan),
+        RequestIds(starlette_app(apis.routes(), lifespan=lifespan)),
         invoke=apis.invoke.invoke,
         root=apis.root.root,
     )

@@ -19,12 +19,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from nimbus.errors import NimbusError, QueryProtocolError
+from nimbus.frontend import request_ids
 
 log = logging.getLogger(__name__)
 
 WireProtocol = Literal["rest-json", "sqs-json", "query"]
 PROTOCOL_KEY: Final = "nimbus.protocol"
-REQUEST_ID_KEY: Final = "nimbus.request_id"  # the query protocol echoes it in its errors
+REQUEST_ID_KEY: Final = request_ids.SCOPE_KEY  # the query protocol echoes it in its errors
 
 
 def mark_protocol(request: Request, protocol: WireProtocol, request_id: str = "") -> None:
@@ -34,13 +35,18 @@ def mark_protocol(request: Request, protocol: WireProtocol, request_id: str = ""
 
 
 def render_error(request: Request, exc: Exception) -> Response:
-    """The response for any exception a handler raised, in the request's wire format."""
+    """The response for any exception a handler raised, in the request's wire format, with
+    the request's id in ``x-amzn-RequestId`` (SDKs report it for errors too)."""
+    return request_ids.ensure(_render(request, exc), request.scope)
+
+
+def _render(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NimbusError):
         protocol = request.scope.get(PROTOCOL_KEY, "rest-json")
         if protocol == "sqs-json":
             return sqs_json_error(exc)
         if protocol == "query":
-            return query_xml_error(exc, request.scope.get(REQUEST_ID_KEY, ""))
+            return query_xml_error(exc, request_ids.request_id_of(request.scope))
         return rest_json_error(exc)
     if isinstance(exc, ClientDisconnect):
         return Response(status_code=400)  # nobody is left to answer

@@ -37,6 +37,19 @@ async def _body(request: Request) -> dict[str, Any]:
     return parse_json_object(raw)
 
 
+def _require_a_setting(body: dict[str, Any]) -> None:
+    """A Put or Update must name at least one setting; AWS checks this before it looks the
+    function up (a request naming nothing for a missing function is a 400, not a 404). An
+    empty DestinationConfig counts as named, as on AWS."""
+    if all(
+        body.get(member) is None
+        for member in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+    ):
+        raise InvalidParameterValueError(
+            "You must specify at least one of error handling or destination setting."
+        )
+
+
 def _destination(body: dict[str, Any], which: str) -> str | None:
     config = body.get("DestinationConfig") or {}
     if not isinstance(config, dict):
@@ -108,6 +121,7 @@ class EventsApi:
     async def put_config(self, request: Request) -> Response:
         name, qualifier = self._target(request)
         body = await _body(request)
+        _require_a_setting(body)
         config = await self._configs.put(
             name,
             qualifier,
@@ -121,6 +135,7 @@ class EventsApi:
     async def update_config(self, request: Request) -> Response:
         name, qualifier = self._target(request)
         body = await _body(request)
+        _require_a_setting(body)
         changes: dict[str, Any] = {}
         if "MaximumRetryAttempts" in body:
             changes["maximum_retry_attempts"] = body["MaximumRetryAttempts"]
@@ -146,13 +161,9 @@ class EventsApi:
 
     async def list_configs(self, request: Request) -> Response:
         name, _ = self._target(request, allow_qualifier=False)
-        raw_max = request.query_params.get("MaxItems")
-        if raw_max is not None and (not raw_max.isdigit() or not 1 <= int(raw_max) <= 50):
-            raise InvalidParameterValueError("MaxItems must be between 1 and 50.")
-        max_items = int(raw_max or 50)
+        max_items = params.max_items(request, default=50, high=50)
         configs = await self._configs.list(name)
-        marker = request.query_params.get("Marker")
-        start = int(marker) if marker and marker.isdigit() else 0
+        start = params.offset_marker(request)
         page = configs[start : start + max_items]
         body: dict[str, Any] = {"FunctionEventInvokeConfigs": [self._render(c) for c in page]}
         if start + max_items < len(configs):

@@ -3,7 +3,8 @@
 Starlette's router and its middleware layers cost more than the rest of a warm invoke does
 (measured with py-spy under wrk), so these requests skip them: this wrapper matches the path
 itself and calls the same handlers, with errors rendered by the same single function
-(``errors.render_error``). Everything else goes through the Starlette application unchanged.
+(``errors.render_error``) and the same request-id rule (``request_ids``). Everything else goes
+through the Starlette application unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from nimbus.frontend import request_ids
 from nimbus.frontend.errors import render_error
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -45,7 +47,7 @@ class HotRoutes:
                 request = Request(scope, receive)
                 response: Response
                 try:
-                    response = await handler(request)
+                    response = request_ids.ensure(await handler(request), scope)
                 except Exception as exc:
                     response = render_error(request, exc)
                 await response(scope, receive, send)

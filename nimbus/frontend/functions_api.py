@@ -11,14 +11,14 @@ from starlette.routing import BaseRoute, Route
 
 from nimbus.control import validation
 from nimbus.control.functions import FunctionService
-from nimbus.control.resolver import AliasName, Latest, Version, classify, is_alias
+from nimbus.control.resolver import AliasName, Latest, Version, classify
 from nimbus.control.versions import VersionService
 from nimbus.errors import InvalidParameterValueError, ResourceNotFoundError
 from nimbus.frontend import params, wire
 from nimbus.frontend.body import parse_json_object
 from nimbus.frontend.ports import ConcurrencyLimits, ConfigResolver
 from nimbus.frontend.wire import json_response
-from nimbus.model.arn import Arns, merge_qualifier, parse_function_ref
+from nimbus.model.arn import Arns, merge_qualifier, parse_function_ref, parse_tagged_function
 from nimbus.model.function import FunctionConfig
 from nimbus.store.blobs import BlobStore
 
@@ -114,11 +114,7 @@ class FunctionsApi:
 
     async def create_function(self, request: Request) -> Response:
         body = await params.json_body(request, params.MAX_CODE_REQUEST)
-        name = validation.function_name(
-            parse_function_ref(str(body.get("FunctionName", "")), allow_qualifier=False).name
-            if body.get("FunctionName")
-            else body.get("FunctionName")
-        )
+        name = validation.function_name(self._created_name(body.get("FunctionName")))
         code = body.get("Code")
         if not isinstance(code, dict) or "ZipFile" not in code:
             if isinstance(code, dict) and ("S3Bucket" in code or "ImageUri" in code):
@@ -133,9 +129,24 @@ class FunctionsApi:
         tags = validation.tags(body.get("Tags"))
         config = await self._functions.create(name=name, changes=changes, code=checked, tags=tags)
         if body.get("Publish") is True:
-            # A published version is a snapshot of $LATEST; the version reported is the new one.
-            config = await self._versions.publish(name, with_update=True)
+            # A published version is a snapshot of $LATEST; the version reported is the new one
+            # — under the *unqualified* ARN, as AWS answers CreateFunction (LocalStack's
+            # AWS-validated test_publish_version_on_create: FunctionArn without ":1",
+            # Version "1"). UpdateFunctionCode with Publish reports the qualified one.
+            published = await self._versions.publish(name, with_update=True)
+            body = wire.function_configuration(published, self._arns)
+            body["FunctionArn"] = self._arns.function(name)
+            return json_response(body, 201)
         return json_response(wire.function_configuration(config, self._arns), 201)
+
+    def _created_name(self, given: Any) -> Any:
+        """The name CreateFunction creates: a name, or a (partial) ARN of this endpoint's
+        account and region — another's is refused as AWS refuses it (``check_owner``)."""
+        if not given or not isinstance(given, str):
+            return given
+        ref = parse_function_ref(given, allow_qualifier=False)
+        self._arns.check_owner(ref)
+        return ref.name
 
     async def get_function(self, request: Request) -> Response:
         ref = params.function_ref(self._arns, request)
@@ -162,15 +173,17 @@ class FunctionsApi:
 
     def _configuration(self, config: FunctionConfig, qualifier: str | None) -> dict[str, Any]:
         body = wire.function_configuration(config, self._arns)
-        if is_alias(qualifier):
-            # Read through an alias, AWS reports the alias ARN with the version it points to.
+        if qualifier is not None:
+            # Read with a qualifier, AWS reports the ARN as asked: "fn:1", "fn:alias" (with the
+            # version it points to) and even "fn:$LATEST" — only the unqualified read reports
+            # the unqualified ARN (LocalStack's AWS-validated test_publish_version_on_create).
             body["FunctionArn"] = self._arns.function(config.name, qualifier)
         return body
 
     async def list_functions(self, request: Request) -> Response:
         page, next_marker = await self._functions.list(
             marker=params.marker(request),
-            max_items=params.max_items(request, default=50, high=10_000),
+            max_items=params.max_items(request, default=50, high=10_000, page=50),
         )
         body: dict[str, Any] = {
             "Functions": [wire.function_configuration(c, self._arns) for c in page]
@@ -230,10 +243,7 @@ class FunctionsApi:
     # --- tags ------------------------------------------------------------------------------
 
     def _resource_name(self, request: Request) -> str:
-        arn = request.path_params["arn"]
-        if not arn.startswith("arn:"):
-            raise InvalidParameterValueError(f"Resource '{arn}' is not an ARN.")
-        ref = parse_function_ref(arn, allow_qualifier=False)
+        ref = parse_tagged_function(request.path_params["arn"])
         self._arns.check_owner(ref)
         return ref.name
 

@@ -1,17 +1,34 @@
-"""uvicorn's httptools protocol, with each response leaving in one ``send()``.
+"""uvicorn's httptools protocol, with each response leaving in one ``send()`` and request
+heads bounded as AWS bounds them.
 
 uvicorn writes a response's head and body with two ``transport.write`` calls, and uvloop sends
 each at once: two system calls, two TCP segments and two wake-ups of the client per response.
 On loopback that was the largest single cost of a warm invoke or an SQS call (py-spy under
 wrk). Writes made during one step of the event loop are joined and sent at the end of it.
+
+httptools (llhttp) has no limit on a request's head: it buffers a header of any size until the
+header ends, and uvicorn keeps every header. AWS's front door refuses large heads: API
+Gateway's documented quota is 10,240 bytes for the request line and headers together
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html), and its hosts
+forward at most 200 headers (https://docs.aws.amazon.com/waf/latest/APIReference/
+API_HeaderOrder.html). A head beyond either is answered 431 and the connection closed, before
+any of it reaches the application.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import uuid
+from typing import Any, Final
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+MAX_HEAD_BYTES: Final = 10_240  # request line + header names and values
+MAX_HEADERS: Final = 200
+
+
+class HeadTooLarge(Exception):
+    """Raised inside a parser callback to stop parsing a head that is over the limits."""
 
 
 class CoalescingTransport:
@@ -46,6 +63,92 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    # Per request: bytes and headers of the head so far, whether the head is still being
+    # read, and a count of heads begun (to tell a read that ends one head and starts another).
+    _head_bytes = 0
+    _header_count = 0
+    _in_head = False
+    _heads_begun = 0
+    _refusal: str | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return  # answered and closing: nothing more is read
+        continuing = self._in_head
+        begun = self._heads_begun
+        super().data_received(data)
+        if continuing and self._in_head and begun == self._heads_begun:
+            # A head that began in an earlier read is still unfinished after this one, so all
+            # of this read is head: a header still being received counts before it ends
+            # (httptools would buffer it whole first).
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(self._too_large_message())
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        self._header_count = 0
+        self._in_head = True
+        self._heads_begun += 1
+
+    def on_url(self, url: bytes) -> None:
+        self._grow(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > MAX_HEADERS:
+            self._stop(f"Request has more than {MAX_HEADERS} headers.")
+        self._grow(len(name) + len(value))
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse — also how a parser callback that
+        stopped an oversized head ends up here: then 431, otherwise 400. Both carry a request
+        id, as every response does."""
+        if self._refusal is not None:
+            self._write_and_close(431, self._refusal)
+        else:
+            self._write_and_close(400, msg)
+
+    def _grow(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._stop(self._too_large_message())
+
+    def _too_large_message(self) -> str:
+        return f"Request line and headers exceed {MAX_HEAD_BYTES} bytes."
+
+    def _stop(self, message: str) -> None:
+        self._refusal = message
+        raise HeadTooLarge(message)  # httptools ends feed_data with HttpParserCallbackError
+
+    def _refuse(self, message: str) -> None:
+        self._refusal = message
+        self._write_and_close(431, message)
+
+    def _write_and_close(self, status: int, message: str) -> None:
+        body = ('{"message":"' + message.replace('"', "'") + '"}').encode()
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(body)).encode() + b"\r\n",
+                b"x-amzn-requestid: " + str(uuid.uuid4()).encode() + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(head))
+        self.transport.close()

@@ -6,19 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from nimbus.errors import InvalidParameterValueError
+from nimbus.frontend import params
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import parse_function_ref
 from nimbus.observability.logs import LogStore
-
-
-def _int(request: Request, key: str, default: int) -> int:
-    raw = request.query_params.get(key)
-    if raw is None:
-        return default
-    if not raw.isdigit():
-        raise InvalidParameterValueError(f"{key} must be a non-negative integer.")
-    return int(raw)
 
 
 class LogsApi:
@@ -34,8 +25,8 @@ class LogsApi:
         ref = parse_function_ref(request.path_params["name"], allow_qualifier=False)
         events = await self._logs.query(
             f"/aws/lambda/{ref.name}",
-            after_id=_int(request, "after", 0),
-            limit=min(_int(request, "limit", 1000), 10_000),
+            after_id=params.non_negative(request, "after", 0),
+            limit=min(params.non_negative(request, "limit", 1000), 10_000),
         )
         return json_response(
             {

@@ -37,7 +37,7 @@ class NodeApi:
                 "provisioned": tracked.provisioned,
                 "alive": tracked.env.alive,
                 # Local environments have a process; remote ones would not.
-                "pid": getattr(tracked.env, "pid", None),
+                "pid": tracked.env.pid,
             }
             for tracked in self._environments.environments()
         ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from nimbus.control import validation
 from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError
 from nimbus.frontend.body import parse_json_object, read_limited
 from nimbus.model.arn import Arns, FunctionRef, parse_function_ref
@@ -39,17 +40,46 @@ def function_name(arns: Arns, request: Request) -> str:
     return function_ref(arns, request, allow_qualifier=False).name
 
 
-def max_items(request: Request, *, default: int, high: int) -> int:
+def max_items(request: Request, *, default: int, high: int, page: int | None = None) -> int:
+    """MaxItems, checked against its range (botocore's 1..``high``); ``page`` is the most one
+    response holds whatever was asked (ListFunctions and ListVersionsByFunction: "returns a
+    maximum of 50 items in each response, even if you set the number higher")."""
     raw = request.query_params.get("MaxItems")
     if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+        return default if page is None else min(default, page)
+    value = validation.int64(raw)
+    if value is None or not 1 <= value <= high:
         raise InvalidParameterValueError(f"MaxItems must be an integer between 1 and {high}.")
-    return int(raw)
+    return value if page is None else min(value, page)
 
 
 def marker(request: Request) -> str | None:
     return request.query_params.get("Marker") or None
+
+
+def offset_marker(request: Request) -> int:
+    """A Marker that is an offset into a listing (the listings that hand out offsets): 0 when
+    absent; anything but a 64-bit non-negative number is a marker no listing handed out."""
+    raw = marker(request)
+    if raw is None:
+        return 0
+    value = validation.int64(raw)
+    if value is None or value < 0:
+        raise InvalidParameterValueError(f"Marker '{raw}' is not valid.")
+    return value
+
+
+def non_negative(request: Request, key: str, default: int) -> int:
+    """An optional non-negative integer query parameter (a 64-bit one: larger is refused)."""
+    raw = request.query_params.get(key)
+    if raw is None:
+        return default
+    value = validation.int64(raw)
+    if value is None or value < 0:
+        raise InvalidParameterValueError(
+            f"{key} must be an integer between 0 and {validation.INT64_MAX}."
+        )
+    return value
 
 
 def optional_string(body: dict[str, Any], key: str) -> str | None:

@@ -69,10 +69,16 @@ class ProvisionedApi:
     async def get_or_list(self, request: Request) -> Response:
         if request.query_params.get("List") == "ALL":
             name, _ = self._target(request, qualified=False)
+            max_items = params.max_items(request, default=50, high=50)
+            start = params.offset_marker(request)
             views = await self._provisioned.list(name)
-            return json_response(
-                {"ProvisionedConcurrencyConfigs": [_render(v, self._arns) for v in views]}
-            )
+            page = views[start : start + max_items]
+            body: dict[str, Any] = {
+                "ProvisionedConcurrencyConfigs": [_render(v, self._arns) for v in page]
+            }
+            if start + max_items < len(views):
+                body["NextMarker"] = str(start + max_items)
+            return json_response(body)
         name, qualifier = self._target(request, qualified=True)
         return json_response(_render(await self._provisioned.get(name, qualifier)))
 

@@ -38,7 +38,7 @@ class RootApi:
         target = request.headers.get("x-amz-target", "")
         too_large = SqsInvalidParameterError(f"Request must be smaller than {MAX_REQUEST} bytes")
         if target.startswith("AmazonSQS."):
-            mark_protocol(request, "sqs-json")
+            mark_protocol(request, "sqs-json", request_id)
             raw = await read_limited(request, MAX_REQUEST, too_large)
             try:
                 params = orjson.loads(raw) if raw.strip() else {}
@@ -59,7 +59,7 @@ class RootApi:
         action = form.get("Action", "")
         if action in sns_api.OPERATIONS:
             body = await sns_api.call(self._topics, action, form, request_id)
-            return Response(body, media_type="text/xml")
+            return Response(body, headers={"x-amzn-RequestId": request_id}, media_type="text/xml")
         if action in sqs_api.OPERATIONS:
             raise InvalidActionError(
                 f"SQS's query protocol ({action}) is not implemented: use a botocore/AWS SDK "

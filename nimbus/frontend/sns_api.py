@@ -24,7 +24,7 @@ def _entries(form: Form, prefix: str) -> dict[int, dict[str, str]]:
     for key, value in form.items():
         if key.startswith(start):
             index, _, field = key[len(start) :].partition(".")
-            if index.isdigit():
+            if index.isascii() and index.isdigit():  # "²".isdigit() too, which int() refuses
                 grouped.setdefault(int(index), {})[field] = value
     return grouped
 

@@ -52,7 +52,7 @@ class VersionsApi:
         page, next_marker = await self._versions.list(
             name,
             marker=params.marker(request),
-            max_items=params.max_items(request, default=50, high=10_000),
+            max_items=params.max_items(request, default=50, high=10_000, page=50),
         )
         body: dict[str, Any] = {"Versions": [self._listed(c) for c in page]}
         if next_marker is not None:

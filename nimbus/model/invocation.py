@@ -19,6 +19,7 @@ class EnvironmentSpec:
     function_version: str  # "$LATEST" or "1", "2", ...
     function_arn: str  # unqualified function ARN
     runtime: str  # "python3.11", "nodejs20.x", "provided.al2023", ...
+    architecture: str = "x86_64"  # as declared ("x86_64" or "arm64"), whatever the host is
     handler: str  # "app.handler"; unused by provided runtimes but still passed as _HANDLER
     code_dir: Path  # extracted code, mounted read-only at /var/task
     layer_dirs: tuple[Path, ...] = ()  # extracted layers, merged in order under /opt

@@ -33,15 +33,18 @@ class Node:
     events: EventParts
 
 
-def subscribe_to_function_changes(control: ControlPlane, data: DataPlane) -> None:
+def subscribe_to_function_changes(
+    control: ControlPlane, data: DataPlane, events: EventParts
+) -> None:
     """Who reacts when a function's code or configuration changes or it is deleted, in the
-    order they must: stale environments first, then settings of a deleted function."""
+    order they must: stale environments first, then settings of a deleted function. Nothing
+    changes a function before the node is built (resume_pending runs after this)."""
     functions = control.functions
     functions.on_change(data.invoker.on_function_change)
     functions.on_change(data.concurrency.on_function_change)
     functions.on_change(data.provisioned.on_function_change)
     functions.on_change(control.aliases.on_function_change)
-    functions.on_change(control.event_configs.on_function_change)
+    functions.on_change(events.event_configs.on_function_change)
 
 
 @asynccontextmanager
@@ -56,7 +59,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         data = await open_dataplane(
             settings, store, control, placement=placement, clock=clock, stack=stack
         )
-        subscribe_to_function_changes(control, data)
         events = await open_events(settings, store, control, data, clock=clock, stack=stack)
+        subscribe_to_function_changes(control, data, events)
         await control.functions.resume_pending()
         yield Node(settings=settings, store=store, control=control, data=data, events=events)

@@ -1,5 +1,6 @@
-"""Stage 3: the control plane — functions, layers, aliases, versions, the qualifier resolver
-and asynchronous-invocation settings. Nothing here runs code; the data plane reads it."""
+"""Stage 3: the control plane — functions, layers, aliases, versions and the qualifier
+resolver. Nothing here runs code; the data plane reads it. (Asynchronous-invocation settings
+are built with the events stage: checking their destinations needs its queues and topics.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from nimbus.clock import Clock
 from nimbus.config import Settings
 from nimbus.control.aliases import AliasService
-from nimbus.control.event_config import EventConfigService
 from nimbus.control.functions import FunctionService
 from nimbus.control.layers import LayerService
 from nimbus.control.resolver import QualifierResolver
@@ -18,7 +18,6 @@ from nimbus.control.versions import VersionService
 from nimbus.model.arn import Arns
 from nimbus.node.store import StoreParts
 from nimbus.store.aliases import AliasRepository
-from nimbus.store.event_configs import EventConfigRepository
 from nimbus.store.functions import FunctionRepository
 from nimbus.store.layers import LayerRepository
 
@@ -31,7 +30,6 @@ class ControlPlane:
     aliases: AliasService
     versions: VersionService
     resolver: QualifierResolver
-    event_configs: EventConfigService
 
 
 async def open_control(
@@ -63,10 +61,6 @@ async def open_control(
         clock=clock,
     )
     resolver = QualifierResolver(functions=functions, aliases=aliases)
-    event_configs = EventConfigService(
-        repo=EventConfigRepository(store.engine), resolve=resolver.config, arns=arns, clock=clock
-    )
-    await event_configs.load()
     return ControlPlane(
         arns=arns,
         functions=functions,
@@ -74,5 +68,4 @@ async def open_control(
         aliases=aliases,
         versions=versions,
         resolver=resolver,
-        event_configs=event_configs,
     )

@@ -1,6 +1,8 @@
-"""Stage 5: built-in queues and topics, and asynchronous invocation (accepting, the poller
-pool, destinations). Accepting is built before the poller: destinations and topics accept
-events themselves, and the two meet only at the in-memory inbox."""
+"""Stage 5: built-in queues and topics, and asynchronous invocation (accepting, its settings,
+the poller pool, destinations). Accepting is built before the poller: destinations and topics
+accept events themselves, and the two meet only at the in-memory inbox. The settings
+(EventConfigService) are built here, after topics, because writing one checks that its
+destinations exist — and topics need accepting, which needs the control plane's resolver."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from dataclasses import dataclass
 
 from nimbus.clock import Clock
 from nimbus.config import Settings
+from nimbus.control.event_config import EventConfigService
 from nimbus.errors import NimbusError
-from nimbus.events.destinations import Destinations
+from nimbus.events.destinations import Destinations, KnownDestinations
 from nimbus.events.inbox import EventInbox
 from nimbus.events.policy import RetrySettings
 from nimbus.events.poller import EventPoller
@@ -21,6 +24,7 @@ from nimbus.node.store import StoreParts
 from nimbus.queues.service import QueueService
 from nimbus.queues.topics import TopicService
 from nimbus.store.async_events import AsyncEventRepository
+from nimbus.store.event_configs import EventConfigRepository
 from nimbus.store.queues import QueueRepository
 from nimbus.store.topics import TopicRepository
 
@@ -34,6 +38,7 @@ class EventParts:
     queues: QueueService
     topics: TopicService
     events: EventService
+    event_configs: EventConfigService
     poller: EventPoller
 
 
@@ -74,6 +79,16 @@ async def open_events(
         endpoint_url=settings.endpoint_url,
     )
     await topics.load()
+    event_configs = EventConfigService(
+        repo=EventConfigRepository(store.engine),
+        resolve=control.resolver.config,
+        destinations=KnownDestinations(
+            functions=control.resolver, queues=queues, topics=topics, arns=control.arns
+        ),
+        arns=control.arns,
+        clock=clock,
+    )
+    await event_configs.load()
 
     async def dead_letter_target(name: str, qualifier: str | None) -> str | None:
         try:
@@ -85,7 +100,8 @@ async def open_events(
         repo=event_repo,
         commit=store.commit,
         invoker=data.invoker,
-        configs=control.event_configs,
+        configs=event_configs,
+        reservations=data.counting,
         destinations=Destinations(queues=queues, topics=topics, accept=events.accept),
         dead_letter=dead_letter_target,
         arns=control.arns,
@@ -101,4 +117,6 @@ async def open_events(
     stack.push_async_callback(poller.close)
     # One SQLite node: claims left in the store belong to this node's previous process.
     await poller.start(release_stale_claims=store.engine.dialect.name == "sqlite")
-    return EventParts(queues=queues, topics=topics, events=events, poller=poller)
+    return EventParts(
+        queues=queues, topics=topics, events=events, event_configs=event_configs, poller=poller
+    )

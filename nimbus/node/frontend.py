@@ -41,7 +41,7 @@ def build_frontend(node: Node) -> HotRoutes:
             layers=LayersApi(layers=control.layers, arns=arns),
             concurrency=ConcurrencyApi(concurrency=data.concurrency, arns=arns),
             provisioned=ProvisionedApi(provisioned=data.provisioned, arns=arns),
-            events=EventsApi(event_configs=control.event_configs, events=events.events, arns=arns),
+            events=EventsApi(event_configs=events.event_configs, events=events.events, arns=arns),
             invoke=InvokeApi(
                 invoker=data.invoker, events=events.events, resolver=control.resolver, arns=arns
             ),

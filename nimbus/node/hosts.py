@@ -3,14 +3,20 @@ which offers only the runtimes some host can run."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import sys
 from contextlib import AsyncExitStack
 
 from nimbus.clock import Clock
 from nimbus.config import Settings
 from nimbus.dataplane.placement import HostSlot, Placement
 from nimbus.observability.logs import LogStore
+from nimbus.runtimes import discovery, probe
 from nimbus.worker.host import LocalWorkerHost
+
+log = logging.getLogger(__name__)
 
 
 def default_host_memory_mb() -> int:
@@ -26,11 +32,22 @@ def default_host_memory_mb() -> int:
 async def open_placement(
     settings: Settings, *, logs: LogStore, clock: Clock, stack: AsyncExitStack
 ) -> Placement:
+    runtimes = await asyncio.to_thread(
+        probe.discover,
+        overrides=discovery.parse_overrides(settings.runtimes),
+        server_python=sys.executable,
+    )
+    for entry in runtimes.entries:
+        if entry.interpreter is not None:
+            log.info("runtime %s: %s", entry.runtime, entry.interpreter.path)
     host = LocalWorkerHost(
         data_dir=settings.data_dir / "sandboxes",
         log_sink=logs,
         clock=clock,
         isolation=settings.isolation,
+        cpu_limit=settings.cpu_limit,
+        init_timeout_s=settings.init_timeout_s,
+        runtimes=runtimes,
     )
     await host.start()
     placement = Placement(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 # Runtimes AWS still accepts for creating functions (Python, Node.js, OS-only).
 PYTHON = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 NODEJS = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
@@ -64,9 +66,19 @@ def is_known(runtime: str) -> bool:
     return runtime in SUPPORTED or runtime in DEPRECATED or runtime in OTHER
 
 
-def probe_runnable(python_versions: tuple[str, ...], node_major: int | None) -> list[str]:
-    """Runtime identifiers runnable given the interpreters found on this host (pure)."""
-    runnable = [f"python{version}" for version in python_versions if f"python{version}" in PYTHON]
-    if node_major is not None:
-        runnable += [f"nodejs{node_major}.x"] if f"nodejs{node_major}.x" in NODEJS else []
-    return runnable + list(PROVIDED)
+# Runtimes AWS has deprecated but still lets you create until a date (AWS's "Deprecated
+# runtimes" table, docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html): from that day
+# CreateFunction and a change of Runtime to it are refused, as the ones in DEPRECATED are.
+BLOCK_CREATE: dict[str, date] = {
+    "python3.9": date(2027, 2, 1),
+    "nodejs18.x": date(2027, 2, 1),
+}
+
+
+def blocked_for_create(runtime: str, today: date) -> bool:
+    """Whether AWS refuses new functions (and runtime changes) with this identifier on
+    ``today`` (pure)."""
+    if runtime in DEPRECATED:
+        return True
+    blocked_from = BLOCK_CREATE.get(runtime)
+    return blocked_from is not None and today >= blocked_from

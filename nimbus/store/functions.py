@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from nimbus.model.function import LATEST, FunctionConfig, FunctionRecord
 from nimbus.store.schema import aliases, function_versions, functions
 
+_MAX_VERSION = 2**63 - 1
+
 
 def _version_number(version: str) -> int:
     return 0 if version == LATEST else int(version)
@@ -86,6 +88,8 @@ class FunctionRepository:
             .limit(limit)
         )
         if after is not None:
+            if after >= _MAX_VERSION:
+                return []  # nothing can follow the largest number a BIGINT holds
             query = query.where(function_versions.c.version_number > after)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()

@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from nimbus.model.layer import LayerPolicy, LayerStatement, LayerVersion
 from nimbus.store.schema import layer_versions, layers
 
+# A version number a BIGINT column cannot hold is a version that does not exist: answering so
+# keeps callers that parsed a layer ARN's digits from reaching the driver's OverflowError.
+_STORABLE = range(1, 2**63)
+
 
 def _dump(version: LayerVersion) -> str:
     record = dataclasses.asdict(version)
@@ -74,6 +78,8 @@ class LayerRepository:
     async def get(
         self, name: str, version: int, *, include_deleted: bool = False
     ) -> LayerVersion | None:
+        if version not in _STORABLE:
+            return None
         query = sa.select(layer_versions.c.config, layer_versions.c.deleted).where(
             layer_versions.c.name == name, layer_versions.c.version == version
         )
@@ -106,6 +112,8 @@ class LayerRepository:
         return [_load(row.config, row.deleted) for row in rows]
 
     async def mark_deleted(self, name: str, version: int) -> None:
+        if version not in _STORABLE:
+            return
         async with self._engine.begin() as conn:
             await conn.execute(
                 layer_versions.update()
@@ -114,6 +122,8 @@ class LayerRepository:
             )
 
     async def get_policy(self, name: str, version: int) -> LayerPolicy:
+        if version not in _STORABLE:
+            return LayerPolicy()
         query = sa.select(layer_versions.c.policy).where(
             layer_versions.c.name == name, layer_versions.c.version == version
         )

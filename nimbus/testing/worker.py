@@ -31,6 +31,10 @@ class FakeEnvironment:
     def alive(self) -> bool:
         return self.alive_flag
 
+    @property
+    def pid(self) -> int | None:
+        return None
+
     async def invoke(self, request: InvocationRequest) -> InvocationResult:
         self.invocations.append(request)
         cold = len(self.invocations) == 1

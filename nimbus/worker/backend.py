@@ -40,6 +40,11 @@ class SandboxHandle(Protocol):
     """A started runtime. Every method is safe to call after the process has died."""
 
     @property
+    def pid(self) -> int:
+        """The runtime's pid in the host's pid namespace (diagnostics, memory figures); 0 when
+        no process was ever started. May name a recycled process once the runtime is gone."""
+
+    @property
     def exit_status(self) -> int | None:
         """None while running; then the exit code, or minus the signal number."""
 
@@ -64,8 +69,8 @@ class SandboxHandle(Protocol):
         Cheap (called on every invoke) and never raises."""
 
     def initialized(self) -> None:
-        """Init has succeeded: apply the limits that would slow Init down (the CPU quota).
-        Never raises."""
+        """Init has succeeded: apply the limits that would slow Init down (CPU weight or
+        quota). Never raises."""
 
 
 class Sandbox(Protocol):

@@ -1,12 +1,18 @@
 """One execution environment on this host: its sandbox, Runtime API endpoint, log stream and
-lifecycle. Invocations run one at a time, as on Lambda."""
+lifecycle. Invocations run one at a time, as on Lambda.
+
+An on-demand environment whose Init failed or overran keeps its identity but not its runtime:
+its first invoke builds a fresh sandbox and runs Init again within the function's timeout (a
+"suppressed init", ``worker.init_phase``), as AWS does.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from nimbus.clock import Clock
 from nimbus.model.invocation import (
@@ -19,11 +25,26 @@ from nimbus.worker import log_format
 from nimbus.worker.backend import Sandbox, SandboxHandle
 from nimbus.worker.environment_state import EnvState, next_state
 from nimbus.worker.log_pipe import LogPipe
-from nimbus.worker.outcome import Exited, InitFailed, Outcome, RuntimeReply, TimedOut, verdict
+from nimbus.worker.outcome import (
+    Exited,
+    InitFailed,
+    InitOutcome,
+    Ok,
+    Outcome,
+    RuntimeReply,
+    TimedOut,
+    init_report,
+    verdict,
+)
 from nimbus.worker.ports import LogSink
 from nimbus.worker.runtime_api import RuntimeApi
 
 log = logging.getLogger(__name__)
+
+# Runs Init again for an environment in a fresh sandbox, within a time limit (seconds):
+# returns how it ended and how long it took (ms). Raises as a cold start does when no sandbox
+# can be built.
+RetryInit = Callable[["LocalEnvironment", float], Awaitable[tuple[InitOutcome, float]]]
 
 
 class LocalEnvironment:
@@ -39,7 +60,10 @@ class LocalEnvironment:
         billed_init: bool,
         sandbox: Sandbox,
         forget: Callable[[LocalEnvironment], None],
+        retry_init: RetryInit | None = None,
     ) -> None:
+        """``retry_init`` is how a failed Init is run again in the first invoke; None when it
+        is not (provisioned concurrency): that invoke then only reports the failure."""
         self._id = env_id
         self._spec = spec
         self.api = api
@@ -49,6 +73,8 @@ class LocalEnvironment:
         self._billed_init = billed_init  # custom runtimes are billed for Init, as on AWS
         self._sandbox = sandbox
         self._forget = forget  # the host drops the environment once its sandbox is released
+        self._retry_init = retry_init
+        self._releasing: asyncio.Task[None] | None = None  # the failed runtime, going away
         self.state = EnvState.CREATING
         self._handle: SandboxHandle | None = None
         self.exit_status: int | None = None
@@ -73,6 +99,14 @@ class LocalEnvironment:
         return self._sandbox
 
     @property
+    def pid(self) -> int | None:
+        """The runtime's host pid while it runs, else None (diagnostics only)."""
+        handle = self._handle
+        if handle is None or handle.exit_status is not None or not handle.pid:
+            return None
+        return handle.pid
+
+    @property
     def alive(self) -> bool:
         return self.state not in (EnvState.DEAD,) and self.exit_status is None
 
@@ -84,7 +118,7 @@ class LocalEnvironment:
     def attach_log_pipe(self, fd: int) -> None:
         self._pipe = LogPipe(fd, self._lines)
 
-    def _lines(self, lines: list[str]) -> None:
+    def _lines(self, lines: list[str], *, tail: bool = True) -> None:
         now_ms = int(self._clock.now() * 1000)
         group = self._spec.log_group
         self._sink.emit(
@@ -93,14 +127,18 @@ class LocalEnvironment:
                 for m in lines
             ]
         )
+        if not tail:
+            return
         if self._capture is not None:
             self._capture.extend(lines)
         elif self.state in (EnvState.CREATING, EnvState.INITIALIZING):
             self._init_lines.extend(lines)
             del self._init_lines[:-100]
 
-    def platform_line(self, message: str) -> None:
-        self._lines([message])
+    def platform_line(self, message: str, *, tail: bool = True) -> None:
+        """Write a line of the platform's own; ``tail=False`` keeps it out of X-Amz-Log-Result
+        (AWS's INIT_START is in the log stream only)."""
+        self._lines([message], tail=tail)
 
     def drain_logs(self) -> None:
         if self._pipe is not None:
@@ -108,16 +146,28 @@ class LocalEnvironment:
 
     # -- process --------------------------------------------------------------------------
 
+    def rebind(self, api: RuntimeApi, sandbox: Sandbox) -> None:
+        """Take a fresh sandbox and Runtime API for Init's retry (the old ones are released)."""
+        self.api = api
+        self._sandbox = sandbox
+        self._handle = None
+        self.exit_status = None
+
     def process_started(self, handle: SandboxHandle) -> None:
         self._handle = handle
-        handle.on_exit(self._process_exited)
+        handle.on_exit(lambda status: self._process_exited(handle, status))
 
-    def _process_exited(self, status: int) -> None:
+    def _process_exited(self, handle: SandboxHandle, status: int) -> None:
         """The runtime is gone: end whatever was waiting on it."""
+        if handle is not self._handle:
+            return  # a runtime this environment has already replaced
         self.exit_status = status
         if self._outcome is not None and not self._outcome.done():
             self._outcome.set_result(Exited(status=status))
-        if self.state in (EnvState.READY, EnvState.INIT_FAILED) and self._destroying is None:
+        idle = self.state is EnvState.READY or (
+            self.state is EnvState.INIT_FAILED and self._retry_init is None
+        )
+        if idle and self._destroying is None:
             # Died while idle: release the sandbox now rather than when someone notices.
             self._destroying = asyncio.get_running_loop().create_task(self._teardown())
 
@@ -128,12 +178,21 @@ class LocalEnvironment:
         self.move(EnvState.READY)
 
     def init_failed(self, failure: InitFailed, duration_ms: float) -> None:
-        """Init ended in ``failure``: keep it for the first invoke, which reports it."""
+        """Init ended in ``failure``: write INIT_REPORT and keep the failure for the first
+        invoke, which runs Init again (on demand) or reports it (provisioned)."""
         self.init_duration_ms = duration_ms
         self.init_failure = failure
-        self.drain_logs()
+        self.drain_logs()  # the function's own Init output comes before INIT_REPORT
+        status, error_type = init_report(failure.cause)
+        self.platform_line(
+            log_format.init_report_line(
+                duration_ms=duration_ms, phase="init", status=status, error_type=error_type
+            )
+        )
         self.move(EnvState.INIT_FAILED)
         self._kill_now()  # never reused: AWS re-runs Init in a fresh sandbox
+        if self._retry_init is not None:
+            self._releasing = asyncio.get_running_loop().create_task(self._release_runtime())
 
     def oom_killed(self) -> bool:
         return self._handle is not None and self._handle.oom_killed()
@@ -153,7 +212,9 @@ class LocalEnvironment:
         rid = request.request_id
         self._capture = [] if request.tail_logs else None
         self.drain_logs()  # anything written while idle belongs before START
-        self.platform_line(log_format.start_line(rid, self._spec.function_version))
+        if self._capture is not None and self.init_failure is not None:
+            # The invoke reports the failed Init, so its output is in this tail, as on AWS.
+            self._capture.extend(self._init_lines)
         # Reported once, on the cold-start invocation; a provisioned environment was
         # initialised ahead of time, so (as on AWS) its REPORT lines carry no Init Duration.
         init_ms = (
@@ -163,30 +224,15 @@ class LocalEnvironment:
         )
         self.init_duration_ms = None
         started = self._clock.monotonic()
-        if self.init_failure is not None:
-            # AWS re-runs a failed Init inside the invoke, so its output is in this tail.
-            if self._capture is not None:
-                self._capture.extend(self._init_lines)
-            outcome: Outcome = self.init_failure
-        else:
-            future: asyncio.Future[Outcome] = loop.create_future()
-            self._outcome = future
-            reply: asyncio.Future[RuntimeReply] = loop.create_future()
-
-            def settle(outcome: Outcome) -> None:
-                if not future.done():
-                    future.set_result(outcome)
-
-            reply.add_done_callback(lambda r: settle(r.result()))
-            delay = request.deadline_ms / 1000 - self._clock.now()
-            timeout = TimedOut(after_s=float(self._spec.timeout_s))
-            timer = loop.call_later(max(0.0, delay), settle, timeout)
-            self.api.dispatch(request, reply)
-            try:
-                outcome = await future
-            finally:
-                timer.cancel()
-                self._outcome = None
+        outcome: Outcome | None = self.init_failure
+        retried_ms: float | None = None
+        if self.init_failure is not None and self._retry_init is not None:
+            # After a suppressed init AWS's REPORT has no Init Duration: Duration covers it.
+            init_ms = None
+            request, outcome, retried_ms = await self._suppressed_init(request)
+        self.platform_line(log_format.start_line(rid, self._spec.function_version))
+        if outcome is None:
+            outcome = await self._run(request)
         duration_ms = (self._clock.monotonic() - started) * 1000
         peak = self._peak()
         self.drain_logs()
@@ -227,10 +273,71 @@ class LocalEnvironment:
             log_tail=tail,
             duration_ms=duration_ms,
             billed_duration_ms=billed,
-            init_duration_ms=init_ms,
+            init_duration_ms=init_ms if retried_ms is None else retried_ms,
             max_memory_used_mb=peak,
             environment_dead=dead,
         )
+
+    async def _suppressed_init(
+        self, request: InvocationRequest
+    ) -> tuple[InvocationRequest, Outcome | None, float]:
+        """Run the failed Init again, as AWS does in the invocation after a failed Init.
+
+        The invocation has the function's whole timeout from now, Init included. Returns the
+        request to run (its deadline moved accordingly) with no outcome yet, or the outcome
+        that ends the invocation, and how long this Init took (ms)."""
+        assert self._retry_init is not None
+        deadline_s = self._clock.now() + self._spec.timeout_s
+        if self._releasing is not None:
+            await self._releasing  # the failed runtime is gone before its successor starts
+            self._releasing = None
+        cause, duration_ms = await self._retry_init(self, deadline_s - self._clock.now())
+        if isinstance(cause, Ok):
+            self.init_failure = None
+            if self._handle is not None:
+                self._handle.initialized()
+            return replace(request, deadline_ms=int(deadline_s * 1000)), None, duration_ms
+        self.drain_logs()
+        outcome: Outcome
+        status: str
+        error_type: str | None
+        if isinstance(cause, TimedOut):
+            # The function's timeout ran out during Init: AWS reports the invocation as timed
+            # out ("Task timed out", Sandbox.Timedout) and this Init as an error of no known
+            # type (observed: "Phase: invoke\tStatus: error\tError Type: Runtime.Unknown").
+            status, error_type = "error", "Runtime.Unknown"
+            outcome = TimedOut(after_s=float(self._spec.timeout_s))
+        else:
+            status, error_type = init_report(cause)
+            outcome = InitFailed(cause=cause)
+        self.platform_line(
+            log_format.init_report_line(
+                duration_ms=duration_ms, phase="invoke", status=status, error_type=error_type
+            )
+        )
+        return request, outcome, duration_ms
+
+    async def _run(self, request: InvocationRequest) -> Outcome:
+        """Hand ``request`` to the runtime; its reply, its death or the deadline ends it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._outcome = future
+        reply: asyncio.Future[RuntimeReply] = loop.create_future()
+
+        def settle(outcome: Outcome) -> None:
+            if not future.done():
+                future.set_result(outcome)
+
+        reply.add_done_callback(lambda r: settle(r.result()))
+        delay = request.deadline_ms / 1000 - self._clock.now()
+        timeout = TimedOut(after_s=float(self._spec.timeout_s))
+        timer = loop.call_later(max(0.0, delay), settle, timeout)
+        self.api.dispatch(request, reply)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+            self._outcome = None
 
     def _kill_now(self) -> None:
         if self._handle is not None:
@@ -238,7 +345,7 @@ class LocalEnvironment:
 
     # -- teardown -------------------------------------------------------------------------
 
-    async def _teardown(self, wait_s: float = 5.0) -> None:
+    async def _release_runtime(self, wait_s: float = 5.0) -> None:
         """Kill the runtime (its whole sandbox), wait until it is gone, release the sandbox."""
         self.api.close()
         if self._handle is not None:
@@ -249,6 +356,11 @@ class LocalEnvironment:
         if self._pipe is not None:
             self._pipe.close()
         await self._sandbox.release()
+
+    async def _teardown(self) -> None:
+        if self._releasing is not None:
+            await asyncio.shield(self._releasing)
+        await self._release_runtime()
         self._forget(self)
 
     async def destroy(self) -> None:

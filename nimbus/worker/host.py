@@ -3,7 +3,9 @@
 Implements ``nimbus.worker.ports.WorkerHost``. Building sandboxes is a ``SandboxBackend``'s
 job (``worker.backend``); this module picks one for the requested isolation level, opens each
 environment's Runtime API for the peer the backend names, and waits for the runtime to reach
-its first ``/next`` (or fail). See ``sandbox.enter`` for what each isolation level guarantees.
+its first ``/next`` (or fail) within the Init limit (``worker.init_phase``); an on-demand Init
+that fails is run again, in a fresh sandbox, by the environment's first invoke. See
+``sandbox.enter`` for what each isolation level guarantees.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from nimbus.clock import Clock
 from nimbus.errors import ServiceError
 from nimbus.model.invocation import EnvironmentSpec
 from nimbus.runtimes import registry
-from nimbus.worker import log_format
-from nimbus.worker.backend import Launch, MissingEntrypoint, SandboxBackend
+from nimbus.runtimes.discovery import RuntimeTable
+from nimbus.worker import init_phase, log_format
+from nimbus.worker.backend import Launch, MissingEntrypoint, Sandbox, SandboxBackend
 from nimbus.worker.environment import LocalEnvironment
 from nimbus.worker.environment_state import EnvState
+from nimbus.worker.native_code import NativeCode
 from nimbus.worker.outcome import Exited, FunctionFailed, InitFailed, InitOutcome, Ok, TimedOut
 from nimbus.worker.peer_uid import PeerUidLookup
 from nimbus.worker.ports import LogSink
 from nimbus.worker.runtime_api import RuntimeApi
 from nimbus.worker.sandbox import layers
 from nimbus.worker.sandbox.config import NAMESPACES, PROCESS
+from nimbus.worker.sandbox.cpu_policy import CpuLimit, parse_cpu_limit
 from nimbus.worker.sandbox.forker import Forker
 from nimbus.worker.sandbox.forker import find_boto as locate_boto
 from nimbus.worker.sandbox.namespaces_backend import NamespacesBackend
@@ -63,14 +68,20 @@ class BackendOptions:
     uid_base: int
     uid_count: int
     pids_limit: int
-    cpu_limits: bool
+    cpu_limit: CpuLimit
     warm_sandboxes: int
+    runtimes: RuntimeTable | None = None  # None: just ``python`` and ``node``
 
 
 def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
     """The backend for an isolation level. A new kind of sandbox is a new module implementing
     ``worker.backend.SandboxBackend``, chosen here."""
-    forker = Forker(python=options.python, node=options.node, boto_path=options.boto_path)
+    forker = Forker(
+        python=options.python,
+        node=options.node,
+        boto_path=options.boto_path,
+        runtimes=options.runtimes,
+    )
     if isolation == NAMESPACES:
         return NamespacesBackend(
             forker=forker,
@@ -78,7 +89,7 @@ def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
             uids=UidPool(options.uid_base, options.uid_count),
             host_id=uuid.uuid4().hex[:8],
             pids_limit=options.pids_limit,
-            cpu_limits=options.cpu_limits,
+            cpu_limit=options.cpu_limit,
             warm_sandboxes=options.warm_sandboxes,
         )
     return ProcessBackend(forker=forker, root_dir=options.root_dir)
@@ -100,9 +111,10 @@ class LocalWorkerHost:
         uid_base: int = 100_000,
         uid_count: int = 10_000,
         pids_limit: int = 1024,
-        cpu_limits: bool = True,
+        cpu_limit: str = CpuLimit.SHARES,
         init_timeout_s: float = 10.0,
         warm_sandboxes: int = 2,
+        runtimes: RuntimeTable | None = None,
         backend: SandboxBackend | None = None,
     ) -> None:
         """The options after ``runtime_api_host`` configure the backend ``isolation`` picks;
@@ -125,14 +137,16 @@ class LocalWorkerHost:
             uid_base=uid_base,
             uid_count=uid_count,
             pids_limit=pids_limit,
-            cpu_limits=cpu_limits,
+            cpu_limit=parse_cpu_limit(cpu_limit),
             warm_sandboxes=warm_sandboxes,
+            runtimes=runtimes,
         )
         self._given_backend = backend
         self._backend: SandboxBackend | None = None
         self._isolation = PROCESS
         self._envs: dict[str, LocalEnvironment] = {}
         self._peers = PeerUidLookup()
+        self._native = NativeCode()  # architecture warnings and checks (worker.architecture)
 
     @property
     def isolation(self) -> str:
@@ -171,23 +185,62 @@ class LocalWorkerHost:
     # -- environments ---------------------------------------------------------------------
 
     async def create_environment(self, spec: EnvironmentSpec) -> LocalEnvironment:
-        backend = self._backend
-        if backend is None:
-            raise ServiceError("worker host not started")
+        backend = self._started_backend()
         if spec.runtime not in backend.runnable_runtimes():
             raise ServiceError(f"Runtime {spec.runtime} is not available on this worker host.")
-        loop = asyncio.get_running_loop()
         env_id = uuid.uuid4().hex[:16]
         stream = log_format.log_stream_name(
             epoch_s=self._clock.now(), version=spec.function_version, hex32=uuid.uuid4().hex
         )
-        opt = (
-            await asyncio.to_thread(layers.merged_opt, self._layer_cache, spec.layer_dirs)
-            if spec.layer_dirs
-            else None
+        api, sandbox, init = await self._reserve(backend, env_id, spec)
+        env = LocalEnvironment(
+            env_id=env_id,
+            spec=spec,
+            api=api,
+            log_stream=stream,
+            log_sink=self._sink,
+            clock=self._clock,
+            billed_init=registry.family_of(spec.runtime) == "provided",
+            sandbox=sandbox,
+            forget=self._forget,
+            retry_init=self._retry_init if init_phase.retried_in_invoke(spec) else None,
         )
-        sandbox = await backend.reserve(env_id, spec)
-        init: asyncio.Future[InitOutcome] = loop.create_future()
+        self._envs[env_id] = env
+        try:
+            version = log_format.runtime_version(spec.runtime)
+            env.platform_line(
+                log_format.init_start_line(
+                    version=version,
+                    version_arn=log_format.runtime_version_arn(region=spec.region, version=version),
+                ),
+                tail=False,
+            )
+            limit_s = init_phase.init_limit_s(spec, self._init_timeout_s)
+            outcome, duration_ms = await self._run_init(env, init, limit_s, first=True)
+        except BaseException:
+            await env.destroy()
+            raise
+        if isinstance(outcome, Ok):
+            env.init_succeeded(duration_ms)
+        else:
+            env.init_failed(InitFailed(cause=outcome), duration_ms)
+        return env
+
+    def _started_backend(self) -> SandboxBackend:
+        if self._backend is None:
+            raise ServiceError("worker host not started")
+        return self._backend
+
+    def _forget(self, env: LocalEnvironment) -> None:
+        self._envs.pop(env.id, None)
+
+    async def _reserve(
+        self, backend: SandboxBackend, sandbox_id: str, spec: EnvironmentSpec
+    ) -> tuple[RuntimeApi, Sandbox, asyncio.Future[InitOutcome]]:
+        """A sandbox and the Runtime API its runtime will be trusted on (not yet started),
+        with the future Init's end is reported to."""
+        sandbox = await backend.reserve(sandbox_id, spec)
+        init: asyncio.Future[InitOutcome] = asyncio.get_running_loop().create_future()
 
         def on_init(reply: Ok | FunctionFailed) -> None:
             if not init.done():
@@ -199,62 +252,65 @@ class LocalWorkerHost:
             on_init=on_init,
             peers=self._peers,
         )
-        env = LocalEnvironment(
-            env_id=env_id,
-            spec=spec,
-            api=api,
-            log_stream=stream,
-            log_sink=self._sink,
-            clock=self._clock,
-            billed_init=registry.family_of(spec.runtime) == "provided",
-            sandbox=sandbox,
-            forget=self._forget,
+        return api, sandbox, init
+
+    async def _retry_init(self, env: LocalEnvironment, limit_s: float) -> tuple[InitOutcome, float]:
+        """Init again for ``env`` in a fresh sandbox (its failed one is released): AWS's
+        suppressed init, run by the invocation after an on-demand Init failed or overran."""
+        backend = self._started_backend()
+        api, sandbox, init = await self._reserve(backend, uuid.uuid4().hex[:16], env.spec)
+        if env.state is EnvState.DEAD:  # destroyed meanwhile (host closing)
+            await sandbox.release()
+            raise ServiceError(f"environment {env.id} was destroyed")
+        env.rebind(api, sandbox)
+        return await self._run_init(env, init, limit_s, first=False)
+
+    async def _run_init(
+        self,
+        env: LocalEnvironment,
+        init: asyncio.Future[InitOutcome],
+        limit_s: float,
+        *,
+        first: bool,
+    ) -> tuple[InitOutcome, float]:
+        """Start ``env``'s runtime and wait until Init ends or ``limit_s`` passes: how it
+        ended, and how long it took (ms)."""
+        spec = env.spec
+        opt = (
+            await asyncio.to_thread(layers.merged_opt, self._layer_cache, spec.layer_dirs)
+            if spec.layer_dirs
+            else None
         )
-        self._envs[env_id] = env
         read_fd, write_fd = os.pipe()
         try:
             env.attach_log_pipe(read_fd)
-            await api.start()
-            env.move(EnvState.INITIALIZING)
+            await env.api.start()
+            if first:
+                env.move(EnvState.INITIALIZING)
             started = self._clock.monotonic()
-            launch = Launch(runtime_api=api.address, log_stream=stream, log_fd=write_fd, opt=opt)
+            launch = Launch(
+                runtime_api=env.api.address, log_stream=env.log_stream, log_fd=write_fd, opt=opt
+            )
             try:
-                handle = await sandbox.spawn(spec, launch)
-            except MissingEntrypoint as exc:
+                await self._native.check(spec, opt, log=env.platform_line if first else None)
+                handle = await env.sandbox.spawn(spec, launch)
+            except MissingEntrypoint as exc:  # no bootstrap, or one for another architecture
                 payload = log_format.error_payload("Runtime.InvalidEntrypoint", str(exc))
                 init.set_result(FunctionFailed(body=payload))
             else:
                 env.process_started(handle)
                 handle.on_exit(lambda status: _exit_during_init(init, status))
-        except BaseException:
+        finally:
             close_fd(write_fd)
-            await env.destroy()
-            raise
-        close_fd(write_fd)
-        await self._finish_init(env, init, started)
-        return env
-
-    def _forget(self, env: LocalEnvironment) -> None:
-        self._envs.pop(env.id, None)
-
-    async def _finish_init(
-        self,
-        env: LocalEnvironment,
-        init: asyncio.Future[InitOutcome],
-        started: float,
-    ) -> None:
         outcome: InitOutcome
         try:
-            outcome = await asyncio.wait_for(init, self._init_timeout_s)
+            outcome = await asyncio.wait_for(init, limit_s)
         except TimeoutError:
-            outcome = TimedOut(after_s=self._init_timeout_s)
+            outcome = TimedOut(after_s=limit_s)
         duration_ms = (self._clock.monotonic() - started) * 1000
-        if isinstance(outcome, Ok):
-            env.init_succeeded(duration_ms)
-            return
         if isinstance(outcome, Exited):
             outcome = Exited(status=outcome.status, oom=env.oom_killed())
-        env.init_failed(InitFailed(cause=outcome), duration_ms)
+        return outcome, duration_ms
 
 
 def _exit_during_init(init: asyncio.Future[InitOutcome], status: int) -> None:

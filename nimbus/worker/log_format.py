@@ -1,11 +1,13 @@
 """The lines and payloads Lambda's platform itself writes, formatted exactly as AWS does (pure).
 
-START/END/REPORT lines are what CloudWatch shows for every invocation; the error payloads are
-what an invoke returns when the platform (not the function) ends an invocation.
+START/END/REPORT lines are what CloudWatch shows for every invocation, INIT_START for every
+Init and INIT_REPORT for an Init that failed; the error payloads are what an invoke returns when
+the platform (not the function) ends an invocation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -26,6 +28,45 @@ def start_line(request_id: str, version: str) -> str:
 
 def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}"
+
+
+def runtime_version(runtime: str, revision: int = 1) -> str:
+    """AWS's name for a runtime's version: ``python3.11`` -> ``python:3.11.v1``,
+    ``nodejs20.x`` -> ``nodejs:20.v1``, ``provided.al2023`` -> ``provided:al2023.v1``.
+    ``revision`` counts Nimbus's own changes to a runtime (AWS counts its patch releases)."""
+    for family in ("python", "nodejs", "provided"):
+        if runtime.startswith(family):
+            rest = runtime[len(family) :].lstrip(".").removesuffix(".x")
+            return f"{family}:{rest}.v{revision}"
+    return f"{runtime}.v{revision}"
+
+
+def runtime_version_arn(*, region: str, version: str) -> str:
+    """``arn:aws:lambda:<region>::runtime:<64 hex>``, as AWS's; the hash names the version,
+    so it is the same on every start of the same runtime version."""
+    digest = hashlib.sha256(f"nimbus:{version}".encode()).hexdigest()
+    return f"arn:aws:lambda:{region}::runtime:{digest}"
+
+
+def init_start_line(*, version: str, version_arn: str) -> str:
+    """Written at every Init, before the function's own output (fields tab-separated)."""
+    return f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {version_arn}"
+
+
+def init_report_line(
+    *, duration_ms: float, phase: str, status: str, error_type: str | None = None
+) -> str:
+    """Written when an Init fails: ``phase`` is ``init`` (the Init phase proper) or
+    ``invoke`` (Init re-run inside the first invocation, a "suppressed init"); ``status``
+    is ``error`` or ``timeout``."""
+    fields = [
+        f"INIT_REPORT Init Duration: {duration_ms:.2f} ms",
+        f"Phase: {phase}",
+        f"Status: {status}",
+    ]
+    if error_type:
+        fields.append(f"Error Type: {error_type}")
+    return "\t".join(fields)
 
 
 def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:

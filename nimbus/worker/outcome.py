@@ -8,6 +8,7 @@ function error and platform log lines AWS produces for it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -143,3 +144,28 @@ def _exited(request_id: str, status: int, oom: bool) -> Verdict:
         environment_dead=True,
         log_lines=(line, error_type),
     )
+
+
+def init_report(cause: FunctionFailed | Exited | TimedOut) -> tuple[str, str | None]:
+    """(Status, Error Type) of the INIT_REPORT line for an Init that ended in ``cause``:
+    ``timeout`` with no type, or ``error`` with the type the runtime reported (its
+    Lambda-Runtime-Function-Error-Type header, else its payload's errorType), the exit
+    error for a runtime that died, ``Runtime.Unknown`` when nothing says more."""
+    match cause:
+        case TimedOut():
+            return "timeout", None
+        case Exited(status=status, oom=oom):
+            return "error", log_format.exit_payload("", status, oom=oom)[0]
+        case FunctionFailed(body=body, error_type=error_type):
+            return "error", error_type or _payload_error_type(body) or "Runtime.Unknown"
+        case _:
+            assert_never(cause)
+
+
+def _payload_error_type(body: bytes) -> str | None:
+    try:
+        decoded = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    value = decoded.get("errorType") if isinstance(decoded, dict) else None
+    return value if isinstance(value, str) and value else None

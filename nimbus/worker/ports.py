@@ -27,6 +27,11 @@ class Environment(Protocol):
     def spec(self) -> EnvironmentSpec: ...
 
     @property
+    def pid(self) -> int | None:
+        """The runtime's pid on its host while it runs, else None. Diagnostics only: a
+        remote host's pid means nothing here."""
+
+    @property
     def alive(self) -> bool:
         """False once the environment has died or been destroyed; never reuse it then."""
 

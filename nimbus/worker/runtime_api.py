@@ -1,6 +1,12 @@
 """One environment's Runtime API endpoint (``AWS_LAMBDA_RUNTIME_API``), on a bare asyncio
 Protocol with httptools: a warm invoke crosses it twice, so it must cost microseconds.
 
+Connections follow HTTP/1.x persistence: an HTTP/1.0 request without ``Connection:
+keep-alive``, or any request with ``Connection: close``, is answered and then the connection
+is closed, so a runtime that reads to EOF (a bash ``/dev/tcp`` bootstrap, a minimal C runtime)
+sees its answer end. That includes a long-polled ``/next``, answered only when an invocation
+arrives.
+
 Each environment gets its own listening socket. When the environment runs as its own uid,
 a connection is accepted only from a socket owned by that uid (looked up once per
 connection), so no environment can fetch or answer another's invocations.
@@ -182,7 +188,7 @@ class RuntimeApi:
             b"\r\n\r\n",
             request.payload,
         ]
-        conn.write(b"".join(headers))
+        conn.respond(b"".join(headers))
 
     def abandon(self) -> None:
         """The host gave up on the current invocation (timeout, exit): forget it."""
@@ -268,6 +274,12 @@ class RuntimeApi:
             self._parked = None
 
 
+# Persistence of the connection once a request is answered (see _Connection.respond).
+_KEEP = 0  # HTTP/1.1 default: nothing to say
+_KEEP_1_0 = 1  # HTTP/1.0 with "Connection: keep-alive": say so, or the client assumes close
+_CLOSE = 2  # HTTP/1.0 default or "Connection: close": say so, then close
+
+
 class _Connection(asyncio.Protocol):
     __slots__ = (
         "_api",
@@ -277,6 +289,7 @@ class _Connection(asyncio.Protocol):
         "_limit",
         "_oversized",
         "_parser",
+        "_persistence",
         "_size",
         "_transport",
         "_url",
@@ -286,6 +299,7 @@ class _Connection(asyncio.Protocol):
         self._api = api
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
+        self._persistence = _KEEP
         self._reset()
 
     def _reset(self) -> None:
@@ -323,6 +337,26 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.write(data)
 
+    def respond(self, answer: bytes) -> None:
+        """Write the answer to the request just read, then close if that request asked for
+        it (HTTP/1.0 without keep-alive, ``Connection: close``)."""
+        persistence = self._persistence
+        if persistence == _KEEP:
+            self.write(answer)  # the hot path: HTTP/1.1 keep-alive, answer unchanged
+            return
+        # Every answer starts with its status line: the header goes right after it.
+        closing = persistence == _CLOSE
+        header = b"\r\nConnection: close\r\n" if closing else b"\r\nConnection: keep-alive\r\n"
+        self.write(answer.replace(b"\r\n", header, 1))
+        if closing:
+            self.close()
+
+    def close(self) -> None:
+        """Close once what is written has been sent (unlike abort())."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
@@ -344,7 +378,16 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._limit = body_limit(self._url)
-        if self._expect:  # curl waits a second for this before sending a body
+        parser = self._parser
+        if not parser.should_keep_alive():
+            self._persistence = _CLOSE
+        elif parser.get_http_version() == "1.0":
+            self._persistence = _KEEP_1_0
+        else:
+            self._persistence = _KEEP
+        # curl waits a second for this before sending a body; an HTTP/1.0 client does not
+        # know it (RFC 9110: a server must ignore Expect in an HTTP/1.0 request).
+        if self._expect and parser.get_http_version() != "1.0":
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -360,7 +403,5 @@ class _Connection(asyncio.Protocol):
         answer = self._api.handle(
             self, method, self._url, b"".join(self._body), self._error_type, self._oversized
         )
-        if answer is not None:
-            self.write(answer)
-            if not self._parser.should_keep_alive() and self._transport is not None:
-                self._transport.close()  # after the answer is written, unlike abort()
+        if answer is not None:  # else parked: RuntimeApi._deliver responds later
+            self.respond(answer)

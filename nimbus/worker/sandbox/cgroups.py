@@ -2,8 +2,9 @@
 
 Each host makes a parent ``nimbus-<host id>`` under its own process's cgroup (so it stays
 inside whatever limits the machine already puts on Nimbus), and one child per environment:
-memory limit = MemorySize (no swap), a pids limit, and after Init a CPU quota proportional to
-memory (1,769 MB = one vCPU, as AWS documents). The memory peak of the cgroup is not used
+memory limit = MemorySize (no swap), a pids limit, and after Init CPU proportional to memory
+(1,769 MB = one vCPU, as AWS documents): weights by default, or a hard quota
+(``sandbox.cpu_policy`` decides the values). The memory peak of the cgroup is not used
 for "Max Memory Used": pages shared with the zygote are not charged to it.
 """
 
@@ -17,14 +18,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from nimbus.worker.sandbox.cpu_policy import CpuLimit, burst_file, cpu_writes
+
 log = logging.getLogger(__name__)
 
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
-# A short period bounds how long a throttled environment stalls (a 128 MB function gets
-# 7% of a CPU: with 100 ms periods that is a 93 ms stall; with 20 ms, under 19 ms).
-CPU_PERIOD_US = 20_000
-MB_PER_VCPU = 1769
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,12 +37,6 @@ class EnvCgroup:
     @property
     def procs_files(self) -> tuple[str, ...]:
         return tuple(str(d / "cgroup.procs") for d in self.dirs)
-
-
-def cpu_quota_us(memory_mb: int, cpus: int) -> int:
-    """Quota per CPU_PERIOD_US for a function of ``memory_mb``: 1,769 MB = 1 vCPU (pure)."""
-    share = min(memory_mb / MB_PER_VCPU, float(cpus))
-    return max(1000, int(share * CPU_PERIOD_US))
 
 
 def _own_cgroup(controller: str | None) -> str:
@@ -68,6 +61,10 @@ class Cgroups:
     def __init__(self, *, v2: bool, parents: dict[str, Path]) -> None:
         self._v2 = v2
         self._parents = parents  # controller ("unified" on v2) -> this host's parent dir
+        # CFS burst came with Linux 5.14: its file in the parent cpu cgroup says if we have it.
+        cpu_parent = parents.get("unified" if v2 else "cpu")
+        self.cpu_burst = cpu_parent is not None and (cpu_parent / burst_file(v2)).exists()
+        self._cpu_warned = False
 
     @classmethod
     def open(cls, host_id: str) -> Cgroups | None:
@@ -151,15 +148,20 @@ class Cgroups:
                 _write(memsw, memory)
         _write(group.pids_dir / "pids.max", str(pids_max))
 
-    def limit_cpu(self, group: EnvCgroup, memory_mb: int) -> None:
-        """Applied after Init: a quota during Init made cold starts take ~350 ms."""
-        quota = cpu_quota_us(memory_mb, os.cpu_count() or 1)
-        with contextlib.suppress(OSError):
-            if group.v2:
-                _write(group.cpu_dir / "cpu.max", f"{quota} {CPU_PERIOD_US}")
-            else:
-                _write(group.cpu_dir / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-                _write(group.cpu_dir / "cpu.cfs_quota_us", str(quota))
+    def limit_cpu(self, group: EnvCgroup, memory_mb: int, limit: CpuLimit) -> None:
+        """Applied after Init: a quota during Init made cold starts take ~350 ms, and Init
+        on AWS is not held to the function's share either. Never raises: an environment
+        whose CPU cannot be limited still runs (logged)."""
+        writes = cpu_writes(
+            limit, memory_mb, v2=group.v2, cpus=os.cpu_count() or 1, burst=self.cpu_burst
+        )
+        try:
+            for name, value in writes:
+                _write(group.cpu_dir / name, value)
+        except OSError as exc:
+            if not self._cpu_warned:  # once: it fails the same way for every environment
+                self._cpu_warned = True
+                log.warning("could not limit CPU of %s (%s)", group.cpu_dir, exc)
 
     def oom_killed(self, group: EnvCgroup) -> bool:
         try:

@@ -11,9 +11,10 @@ Standard library only (it runs in the zygote). The guarantees of each isolation 
     code and the host's data directory are not visible. It runs as an unprivileged uid of its
     own with no supplementary groups and ``no_new_privs``, inside a cgroup with memory = the
     function's MemorySize (the kernel OOM-kills it beyond that), a pids limit (a fork bomb
-    starves only itself) and, after Init, a CPU quota proportional to memory (1,769 MB = one
-    vCPU, as AWS). The network namespace is shared: functions keep outbound network access,
-    and the Runtime API endpoints are protected by a peer-uid check instead.
+    starves only itself) and, after Init, CPU proportional to memory (1,769 MB = one vCPU,
+    as AWS: weights by default, a hard quota with NIMBUS_CPU_LIMIT=quota). The network
+    namespace is shared: functions keep outbound network access, and the Runtime API
+    endpoints are protected by a peer-uid check instead.
 
 ``process`` (any user; development)
     A plain child process in its own session (process group), working directory = the code

@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import os
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nimbus.model.invocation import EnvironmentSpec
-from nimbus.runtimes import registry
+from nimbus.runtimes import probe, registry
+from nimbus.runtimes.discovery import Interpreter, RuntimeTable
 from nimbus.worker import env_vars
 from nimbus.worker.backend import Launch, MissingEntrypoint
 from nimbus.worker.sandbox.config import SandboxConfig
 from nimbus.worker.sandbox.launch import LaunchPlan, plan_launch
-from nimbus.worker.sandbox.zygote import ZygoteClient
+from nimbus.worker.sandbox.zygote import ZygoteClient, ZygoteLost
+
+log = logging.getLogger(__name__)
 
 
 def read_peak_mb(pid: int) -> int:
@@ -104,42 +108,135 @@ class ForkedRuntime:
         self._initialized()
 
 
-class Forker:
-    """The zygote and the interpreters sandboxes can run, for one backend."""
+class LostRuntime:
+    """The handle of a runtime that never started because its zygote died (or would not
+    start): reported as killed (-9), so Init fails as any runtime death does
+    (``Runtime.ExitError``), not as a server error."""
 
-    def __init__(self, *, python: str, node: str | None, boto_path: Path | None) -> None:
+    pid = 0
+    exit_status: int | None = -9
+
+    def kill(self) -> None:
+        return None
+
+    async def wait(self) -> int:
+        return -9
+
+    def on_exit(self, callback: Callable[[int], None]) -> None:
+        callback(-9)
+
+    def oom_killed(self) -> bool:
+        return False
+
+    def peak_memory_mb(self) -> int:
+        return 0
+
+    def initialized(self) -> None:
+        return None
+
+
+class Forker:
+    """The zygotes and the interpreters sandboxes can run, for one backend.
+
+    The base zygote runs the server's own Python: it forks that Python's functions, every
+    runtime that execs a binary (Node.js, custom runtimes) and the pre-forked stems, and
+    starts with the backend. Each other Python runtime gets a zygote of its own interpreter
+    (its functions run inside the fork), started on that runtime's first cold start.
+    """
+
+    def __init__(
+        self,
+        *,
+        python: str,
+        node: str | None,
+        boto_path: Path | None,
+        runtimes: RuntimeTable | None = None,
+    ) -> None:
         self._python = python
         self._node = node
         self._boto_path = boto_path
-        self._node_major: int | None = None
+        self._table = runtimes
         self.zygote = ZygoteClient(python=python)
+        self._zygotes: dict[str, ZygoteClient] = {python: self.zygote}
+        self._compiling: set[asyncio.Future[None]] = set()
 
     @property
     def python_version(self) -> str:
         return self.zygote.version
 
+    @property
+    def table(self) -> RuntimeTable:
+        assert self._table is not None, "Forker.start() builds the table"
+        return self._table
+
     async def start(self) -> None:
+        if self._table is None:
+            self._table = await asyncio.to_thread(probe.interpreters_only, self._python, self._node)
         await self.zygote.start()
-        if self._node:
-            self._node_major = await asyncio.to_thread(node_major, self._node)
 
     async def close(self) -> None:
-        await self.zygote.close()
+        for task in self._compiling:
+            task.cancel()
+        await asyncio.gather(*self._compiling, return_exceptions=True)
+        await asyncio.gather(*(zygote.close() for zygote in self._zygotes.values()))
 
     def runnable_runtimes(self) -> Sequence[str]:
-        versions = (self.zygote.version,) if self.zygote.version else ()
-        return [*registry.probe_runnable(versions, self._node_major), "provided"]
+        return self.table.runnable()
+
+    def zygotes(self) -> dict[str, ZygoteClient]:
+        """The zygotes made so far, by interpreter path (diagnostics and tests)."""
+        return dict(self._zygotes)
+
+    def _python_of(self, spec: EnvironmentSpec) -> Interpreter | None:
+        """The interpreter a Python function runs in; None for other families (and for a
+        Python runtime the table lacks, which the host refuses before getting here)."""
+        if registry.family_of(spec.runtime) != "python":
+            return None
+        return self.table.interpreter(spec.runtime)
+
+    def zygote_for(self, spec: EnvironmentSpec) -> ZygoteClient:
+        interpreter = self._python_of(spec)
+        if interpreter is None:
+            return self.zygote
+        zygote = self._zygotes.get(interpreter.path)
+        if zygote is None:
+            zygote = self._zygotes[interpreter.path] = ZygoteClient(python=interpreter.path)
+            if self._boto_path is not None:
+                self._compiling.add(
+                    asyncio.ensure_future(compile_boto(interpreter.path, self._boto_path))
+                )
+        return zygote
+
+    def uses_stems(self, spec: EnvironmentSpec) -> bool:
+        """Whether a pre-forked stem (a launcher of the base zygote) can start this spec."""
+        return self.zygote_for(spec) is self.zygote
+
+    def _node_for(self, spec: EnvironmentSpec) -> str | None:
+        if registry.family_of(spec.runtime) == "nodejs":
+            found = self.table.interpreter(spec.runtime)
+            if found is not None:
+                return found.path
+        return self._node
+
+    def _python_facts(self, spec: EnvironmentSpec) -> tuple[str, str, str]:
+        """(interpreter path, sys.base_prefix, "3.X") the spec's sandbox sees as its Python."""
+        interpreter = self._python_of(spec)
+        if interpreter is not None and interpreter.path != self._python:
+            major, minor = interpreter.version
+            return interpreter.path, interpreter.prefix, f"{major}.{minor}"
+        return self._python, self.zygote.prefix, self.zygote.version
 
     def plan(self, spec: EnvironmentSpec, launch: Launch, *, namespaces: bool) -> LaunchPlan:
         """The launch plan; raises MissingEntrypoint when a custom runtime has no bootstrap."""
+        python, prefix, version = self._python_facts(spec)
         plan = plan_launch(
             spec,
             namespaces=namespaces,
             opt=launch.opt,
-            python=self._python,
-            python_prefix=self.zygote.prefix,
-            python_version=self.zygote.version,
-            node=self._node,
+            python=python,
+            python_prefix=prefix,
+            python_version=version,
+            node=self._node_for(spec),
             boto_path=self._boto_path,
         )
         if plan.missing_entrypoint:
@@ -152,22 +249,60 @@ class Forker:
             runtime_api=launch.runtime_api,
             log_stream=launch.log_stream,
             paths=plan.paths,
-            python_version=self.zygote.version,
+            python_version=self._python_facts(spec)[2],
         )
 
     async def fork(
         self,
+        spec: EnvironmentSpec,
         config: SandboxConfig,
         log_fd: int,
         stem: str | None = None,
         *,
         oom_killed: Callable[[], bool] = _never,
         initialized: Callable[[], None] = _nothing,
-    ) -> ForkedRuntime:
-        """Ask the zygote to fork ``config`` (from a pre-forked stem if given). Raises
-        ZygoteError when the zygote refuses or is gone."""
-        pid = await self.zygote.spawn(config, log_fd, stem)
-        return ForkedRuntime(self.zygote, pid, oom_killed=oom_killed, initialized=initialized)
+    ) -> ForkedRuntime | LostRuntime:
+        """Ask the spec's zygote to fork ``config`` (from a pre-forked stem if given),
+        starting that zygote first if it is not running. A zygote that is gone gives a
+        ``LostRuntime``; raises ZygoteError when a running zygote refuses."""
+        zygote = self.zygote_for(spec)
+        try:
+            pid = await zygote.spawn(config, log_fd, stem)
+        except ZygoteLost as exc:
+            _write_line(log_fd, f"[nimbus] the sandbox was lost before its runtime ran: {exc}")
+            return LostRuntime()
+        return ForkedRuntime(zygote, pid, oom_killed=oom_killed, initialized=initialized)
+
+
+def _write_line(fd: int, text: str) -> None:
+    """One line into the environment's log pipe (the function's logs)."""
+    with contextlib.suppress(OSError):
+        os.write(fd, (text + "\n").encode())
+
+
+BOTO_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+async def compile_boto(python: str, boto_path: Path) -> None:
+    """Byte-compile the bundled boto3 for another Python, once, in the background: sandboxes
+    see it read-only, so without its .pyc files every cold start that imports boto3 would
+    compile botocore again (seconds). Failures only cost speed, so they are logged."""
+    sources = [str(boto_path / name) for name in BOTO_PACKAGES if (boto_path / name).exists()]
+    try:
+        process = await asyncio.create_subprocess_exec(
+            python,
+            "-I",
+            "-m",
+            "compileall",
+            "-q",
+            *sources,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        await process.wait()
+    except OSError as exc:
+        log.warning("could not byte-compile boto3 for %s: %s", python, exc)
 
 
 def find_boto() -> Path | None:
@@ -178,11 +313,3 @@ def find_boto() -> Path | None:
         if spec is not None and spec.origin:
             return Path(spec.origin).resolve().parents[1]
     return None
-
-
-def node_major(node: str) -> int | None:
-    try:
-        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10)
-        return int(out.stdout.strip().lstrip("v").split(".")[0])
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None

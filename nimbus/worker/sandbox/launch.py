@@ -48,6 +48,10 @@ def plan_launch(
         if opt is not None:
             binds.append(Bind(source=str(opt), target="/opt"))
         boto_inside = f"/var/lang/lib/python{python_version}/site-packages"
+        if not os.path.isdir(f"{python_prefix}/lib/python{python_version}/site-packages"):
+            # A distribution's Python (/usr) has no site-packages there, and nothing can be
+            # made inside the read-only /var/lang: bind it into the sandbox's own tree.
+            boto_inside = "/var/runtime/boto"
         if boto_path is not None:
             # Where Lambda's Python runtimes keep their bundled boto3.
             binds.append(Bind(source=str(boto_path), target=boto_inside))

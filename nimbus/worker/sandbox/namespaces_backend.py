@@ -14,7 +14,8 @@ from nimbus.model.invocation import EnvironmentSpec
 from nimbus.worker.backend import Launch
 from nimbus.worker.sandbox.cgroups import Cgroups, EnvCgroup
 from nimbus.worker.sandbox.config import NAMESPACES
-from nimbus.worker.sandbox.forker import ForkedRuntime, Forker
+from nimbus.worker.sandbox.cpu_policy import CpuLimit
+from nimbus.worker.sandbox.forker import ForkedRuntime, Forker, LostRuntime
 from nimbus.worker.sandbox.launch import sandbox_config
 from nimbus.worker.sandbox.stem_pool import StemPool
 from nimbus.worker.sandbox.uid_pool import UidPool
@@ -39,14 +40,14 @@ class NamespacesSandbox:
         self._uid = uid
         self.cgroup = cgroup  # None when cgroups cannot be managed on this machine
         self._stem = stem  # a launcher already inside ``cgroup``
-        self._runtime: ForkedRuntime | None = None
+        self._runtime: ForkedRuntime | LostRuntime | None = None
         self._released = False
 
     @property
     def peer_uid(self) -> int | None:
         return self._uid
 
-    async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime:
+    async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime | LostRuntime:
         forker = self._backend.forker
         plan = forker.plan(spec, launch, namespaces=True)
         joins = self.cgroup.procs_files if self.cgroup is not None and not self._stem else ()
@@ -61,6 +62,7 @@ class NamespacesSandbox:
             cgroup_procs=joins,
         )
         self._runtime = await forker.fork(
+            spec,
             config,
             launch.log_fd,
             self._stem,
@@ -75,8 +77,8 @@ class NamespacesSandbox:
 
     def _initialized(self) -> None:
         cgroups = self._backend.cgroups
-        if cgroups is not None and self.cgroup is not None and self._backend.cpu_limits:
-            cgroups.limit_cpu(self.cgroup, self._memory_mb)
+        if cgroups is not None and self.cgroup is not None:
+            cgroups.limit_cpu(self.cgroup, self._memory_mb, self._backend.cpu_limit)
 
     async def release(self) -> None:
         if self._released:
@@ -96,13 +98,13 @@ class NamespacesBackend:
         uids: UidPool,
         host_id: str,
         pids_limit: int,
-        cpu_limits: bool,
+        cpu_limit: CpuLimit,
         warm_sandboxes: int,
         uid_lock_dir: Path = UID_LOCK_DIR,
     ) -> None:
         self.forker = forker
         self.root_dir = root_dir  # empty directory each sandbox's root tmpfs is mounted on
-        self.cpu_limits = cpu_limits
+        self.cpu_limit = cpu_limit  # weights or a hard quota, after Init (cpu_policy)
         self.cgroups: Cgroups | None = None
         self._uids = uids
         self._host_id = host_id
@@ -146,7 +148,9 @@ class NamespacesBackend:
         group: EnvCgroup | None = None
         try:
             if self.cgroups is not None:
-                taken = self._stems.take() if self._stems is not None else None
+                # Stems are launchers of the base zygote: no use to another Python's zygote.
+                usable = self._stems is not None and self.forker.uses_stems(spec)
+                taken = self._stems.take() if self._stems is not None and usable else None
                 if taken is not None:
                     stem, group = taken
                     self.cgroups.set_limits(

@@ -12,7 +12,7 @@ from pathlib import Path
 from nimbus.model.invocation import EnvironmentSpec
 from nimbus.worker.backend import Launch
 from nimbus.worker.sandbox.config import PROCESS
-from nimbus.worker.sandbox.forker import ForkedRuntime, Forker
+from nimbus.worker.sandbox.forker import ForkedRuntime, Forker, LostRuntime
 from nimbus.worker.sandbox.launch import sandbox_config
 
 
@@ -21,13 +21,13 @@ class ProcessSandbox:
         self._forker = forker
         self._env_id = env_id
         self._root_dir = root_dir
-        self._runtime: ForkedRuntime | None = None
+        self._runtime: ForkedRuntime | LostRuntime | None = None
 
     @property
     def peer_uid(self) -> int | None:
         return None  # same uid as the host: the Runtime API cannot tell sandboxes apart
 
-    async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime:
+    async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime | LostRuntime:
         plan = self._forker.plan(spec, launch, namespaces=False)
         config = sandbox_config(
             spec,
@@ -38,7 +38,7 @@ class ProcessSandbox:
             uid=None,
             root_dir=self._root_dir,
         )
-        self._runtime = await self._forker.fork(config, launch.log_fd)
+        self._runtime = await self._forker.fork(spec, config, launch.log_fd)
         return self._runtime
 
     async def release(self) -> None:

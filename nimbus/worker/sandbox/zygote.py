@@ -1,10 +1,18 @@
 """The host's side of the zygote (``nimbus.worker.sandbox.zygote_server``): starts it, asks it
-to spawn sandboxes and kill them, and turns its exit reports into callbacks."""
+to spawn sandboxes and kill them, and turns its exit reports into callbacks.
+
+It also supervises it. A zygote that dies (killed, crashed) takes its runtimes with it: they
+are reported killed (-9), cold starts waiting on it fail with ``ZygoteLost``, and a new one
+is started at once, then after growing delays while restarts keep failing
+(``restart_delay``). Cold starts arriving meanwhile wait for the restart (up to
+``SPAWN_WAIT_S``) rather than fail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -26,13 +34,38 @@ _BOOT = (
 )
 
 
+# Delays before restart attempts after the zygote died: the first is immediate, later ones
+# back off to a cap, so a zygote that dies at once on start does not spin the host.
+RESTART_DELAYS_S = (0.0, 0.1, 0.5, 2.0, 5.0)
+# A zygote that lived this long before dying starts the back-off from the beginning again.
+STABLE_AFTER_S = 30.0
+SPAWN_WAIT_S = 15.0  # how long a cold start waits for a (re)start before failing
+
+
 class ZygoteError(Exception):
     pass
 
 
+class ZygoteLost(ZygoteError):
+    """The zygote died (or cannot be started): not the sandbox's fault, nothing was forked."""
+
+
+def restart_delay(failures: int, delays: tuple[float, ...] = RESTART_DELAYS_S) -> float:
+    """The wait before restart attempt ``failures + 1`` (pure; capped at the last delay)."""
+    return delays[min(failures, len(delays) - 1)]
+
+
 class ZygoteClient:
-    def __init__(self, *, python: str) -> None:
+    def __init__(
+        self,
+        *,
+        python: str,
+        restart_delays: tuple[float, ...] = RESTART_DELAYS_S,
+        spawn_wait_s: float = SPAWN_WAIT_S,
+    ) -> None:
         self._python = python
+        self._restart_delays = restart_delays
+        self._spawn_wait_s = spawn_wait_s
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
@@ -40,11 +73,68 @@ class ZygoteClient:
         self._exit_listeners: dict[int, Callable[[int], None]] = {}
         self._early_exits: dict[int, int] = {}
         self._outbox: deque[tuple[bytes, tuple[int, ...]]] = deque()
+        # Stems asked of each zygote generation: a stem of a dead generation is gone, and
+        # the sandbox must then join its cgroups itself (``spawn``).
+        self._stems: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._generation = 0
+        self._starting: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+        self._failures = 0
+        self._started_at = 0.0
+        self._closed = False
+        self.restarts = 0  # how many times a dead zygote was replaced
         self.prefix = ""
         self.version = ""
 
+    @property
+    def running(self) -> bool:
+        return self._sock is not None
+
     async def start(self) -> None:
+        """Start the zygote now. Raises ZygoteLost if it does not come up."""
+        await self._launch()
+
+    async def ensure_running(self) -> None:
+        """Start the zygote if it is not running (a lazily started zygote's first cold
+        start, or a restart in progress), waiting up to ``spawn_wait_s``. Raises ZygoteLost
+        when it is not running by then, or the client is closed."""
+        if self._sock is not None:
+            return
+        if self._closed:
+            raise ZygoteLost("zygote not running (shutting down)")
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.ensure_future(self._supervise(first_delay=False))
+        # Wait for the next attempt only: a zygote that fails to start fails this cold start
+        # now, while the supervisor keeps retrying for later ones.
+        attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(attempt)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(attempt, self._spawn_wait_s)
+        if self._sock is None:
+            raise ZygoteLost(f"zygote not running ({self._python} failed to start)")
+
+    async def _supervise(self, *, first_delay: bool) -> None:
+        """(Re)start until a zygote runs or the client closes, backing off between tries."""
+        while not self._closed and self._sock is None:
+            if first_delay or self._failures:
+                await asyncio.sleep(restart_delay(self._failures, self._restart_delays))
+            first_delay = True
+            if self._closed:
+                return
+            try:
+                await self._launch()
+            except (ZygoteError, OSError, TimeoutError) as exc:
+                self._failures += 1
+                log.error("zygote %s failed to start: %s", self._python, exc)
+            finally:
+                waiters, self._waiters = self._waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def _launch(self) -> None:
         loop = asyncio.get_running_loop()
+        await self._reap_old()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUTF8": "1"}
         self._process = subprocess.Popen(
@@ -63,13 +153,28 @@ class ZygoteClient:
         self._sock = ours
         self._hello = loop.create_future()
         loop.add_reader(ours.fileno(), self._readable)
-        hello = await asyncio.wait_for(self._hello, 30)
+        try:
+            hello = await asyncio.wait_for(self._hello, 30)
+        except BaseException:
+            self._drop_socket()
+            raise
         self.prefix = str(hello["prefix"])
         self.version = str(hello["version"])
+        self._generation += 1
+        self._started_at = loop.time()
+
+    async def _reap_old(self) -> None:
+        """Wait for a dead zygote's process, so it leaves no zombie behind."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            await asyncio.to_thread(process.wait)
 
     def make_stem(self, stem_id: str, cgroup_procs: tuple[str, ...]) -> None:
         """Pre-fork a launcher that joins these cgroups and waits for a spawn."""
         message = {"op": "stem", "stem": stem_id, "cgroup_procs": list(cgroup_procs)}
+        generation = self._generation if self._sock is not None else -1
+        self._stems[stem_id] = (generation, cgroup_procs)
         self._send(json.dumps(message).encode())
 
     def _send(self, message: bytes, fds: Sequence[int] = ()) -> None:
@@ -102,8 +207,14 @@ class ZygoteClient:
     async def spawn(self, config: SandboxConfig, log_fd: int, stem: str | None = None) -> int:
         """Fork a sandbox (from a pre-forked stem if given); returns the runtime's pid in the
         host's pid namespace."""
-        if self._sock is None:
-            raise ZygoteError("zygote not running")
+        await self.ensure_running()
+        if stem is not None:
+            generation, procs = self._stems.pop(stem, (-1, ()))
+            if generation != self._generation:
+                # Its launcher died with an earlier zygote: launch directly, joining the
+                # cgroups the stem would have been in.
+                stem = None
+                config = dataclasses.replace(config, cgroup_procs=procs or config.cgroup_procs)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._spawns[config.env_id] = future
         message = json.dumps(
@@ -161,27 +272,47 @@ class ZygoteClient:
             else:
                 listener(status)
 
-    def _lost(self) -> None:
-        """The zygote died: every sandbox it reaped for us is as good as gone."""
+    def _drop_socket(self) -> None:
         if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            loop = asyncio.get_running_loop()
+            loop.remove_reader(self._sock.fileno())
+            loop.remove_writer(self._sock.fileno())
             self._sock.close()
             self._sock = None
-            log.error("zygote exited; its environments are lost")
+        self._outbox.clear()
+
+    def _lost(self) -> None:
+        """The zygote died: every sandbox it reaped for us is as good as gone (in process
+        isolation they die with it: PR_SET_PDEATHSIG; in namespaces their cgroup is killed
+        when the host releases them). Then start a new one."""
+        was_running = self._sock is not None and self._hello is not None and self._hello.done()
+        self._drop_socket()
         for future in self._spawns.values():
             if not future.done():
-                future.set_exception(ZygoteError("zygote exited"))
+                future.set_exception(ZygoteLost("zygote exited"))
         if self._hello is not None and not self._hello.done():
-            self._hello.set_exception(ZygoteError("zygote failed to start"))
+            self._hello.set_exception(ZygoteLost("zygote failed to start"))
+        self._early_exits.clear()
         listeners, self._exit_listeners = self._exit_listeners, {}
         for callback in listeners.values():
             callback(-9)
+        if not was_running or self._closed:
+            return
+        lived = asyncio.get_running_loop().time() - self._started_at
+        self._failures = 0 if lived >= STABLE_AFTER_S else self._failures + 1
+        self.restarts += 1
+        log.error("zygote %s exited; its environments are lost; restarting it", self._python)
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.ensure_future(self._supervise(first_delay=True))
 
     async def close(self) -> None:
+        self._closed = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._starting
         if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            self._sock.close()  # EOF: the zygote kills its children and exits
-            self._sock = None
+            self._drop_socket()  # EOF: the zygote kills its children and exits
         if self._process is not None:
             process, self._process = self._process, None
             try:

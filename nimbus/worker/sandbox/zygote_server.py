@@ -32,6 +32,7 @@ from nimbus.runtimes.python import bootstrap
 from nimbus.worker.sandbox import enter
 from nimbus.worker.sandbox.config import NAMESPACES, SandboxConfig
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 MAX_MESSAGE = 1 << 20
 
@@ -39,6 +40,7 @@ MAX_MESSAGE = 1 << 20
 class Zygote:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._pid = os.getpid()
         self._live: set[int] = set()  # runtimes not yet reaped (pids in our pid namespace)
         self._launchers: set[int] = set()  # intermediate namespace-mode children
         self._stems: dict[str, socket.socket] = {}  # launchers waiting, already in a cgroup
@@ -205,6 +207,11 @@ class Zygote:
                 enter.drop_privileges(config.uid, config.gid)
             else:
                 os.setsid()
+                # Die with the zygote: the host then reports this runtime killed, and a
+                # restarted zygote must not find it still running outside any reaper.
+                ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if os.getppid() != self._pid:
+                    os._exit(1)
                 enter.apply_rlimits(config)
             enter.finish(config)
             if config.argv is not None:
@@ -232,7 +239,7 @@ class Zygote:
 def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # Die with the host (PR_SET_PDEATHSIG): the host's death must not leave sandboxes behind.
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     enter.libc()
     # Load the resolver's NSS modules once here, not in every sandbox that resolves a name.
     with contextlib.suppress(OSError):

@@ -90,10 +90,11 @@ def test_publish_preconditions(lam: Any, fname: str) -> None:
 def test_publish_flag_on_create_and_update_code(lam: Any, fname: str) -> None:
     created = create(lam, fname, Publish=True)
     assert created["Version"] == "1"
-    assert created["FunctionArn"] == f"{ARN}{fname}:1"
+    assert created["FunctionArn"] == f"{ARN}{fname}"  # unqualified, as AWS answers Create
     settle(lam, fname)
     updated = lam.update_function_code(FunctionName=fname, ZipFile=CODE_2, Publish=True)
     assert updated["Version"] == "2"
+    assert updated["FunctionArn"] == f"{ARN}{fname}:2"  # UpdateFunctionCode: qualified
     assert updated["CodeSha256"] == base64.b64encode(hashlib.sha256(CODE_2).digest()).decode()
     one = lam.get_function_configuration(FunctionName=fname, Qualifier="1")
     assert one["CodeSha256"] == base64.b64encode(hashlib.sha256(CODE).digest()).decode()

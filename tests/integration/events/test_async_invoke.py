@@ -142,6 +142,7 @@ def test_always_failing_function_is_attempted_1_plus_retries_times(
 
 def test_function_and_topic_destinations(fast: NimbusServer) -> None:
     lam, sqs, attempts = reporter(fast, "async-chain")
+    _, _, sink_attempts = reporter(fast, "async-chain-sink")
     sns = fast.client("sns")
     topic = sns.create_topic(Name="records")["TopicArn"]
     topic_url, topic_queue = queue(sqs, "from-topic")
@@ -151,26 +152,29 @@ def test_function_and_topic_destinations(fast: NimbusServer) -> None:
         Endpoint=topic_queue,
         Attributes={"RawMessageDelivery": "true"},
     )
+    # A failure record goes to another function, asynchronously (AWS refuses the function
+    # itself as its own destination); that function's success record goes to the topic.
     lam.put_function_event_invoke_config(
         FunctionName="async-chain",
         MaximumRetryAttempts=0,
         DestinationConfig={
-            "OnSuccess": {"Destination": topic},
-            # a failure record goes to this same function, asynchronously
             "OnFailure": {
-                "Destination": "arn:aws:lambda:us-east-1:000000000000:function:async-chain"
+                "Destination": "arn:aws:lambda:us-east-1:000000000000:function:async-chain-sink"
             },
         },
     )
+    lam.put_function_event_invoke_config(
+        FunctionName="async-chain-sink", DestinationConfig={"OnSuccess": {"Destination": topic}}
+    )
     lam.invoke(FunctionName="async-chain", InvocationType="Event", Payload=b'{"fail": true}')
-    # attempt 1: fails -> failure record invokes the function again (attempt 2, succeeds)
-    # -> its success record is published to the topic -> raw delivery to the queue.
+    # attempt 1 fails -> its failure record invokes the sink (succeeds) -> the sink's success
+    # record is published to the topic -> raw delivery to the queue.
     [record] = drain(sqs, topic_url, want=1)
     assert record["requestContext"]["condition"] == "Success"
     assert record["requestPayload"]["requestContext"]["condition"] == "RetriesExhausted"
-    events = [a["event"] for a in drain(sqs, attempts, want=2)]
-    assert events[0] == {"fail": True}
-    assert events[1]["requestContext"]["condition"] == "RetriesExhausted"
+    assert [a["event"] for a in drain(sqs, attempts, want=1)] == [{"fail": True}]
+    [sunk] = [a["event"] for a in drain(sqs, sink_attempts, want=1)]
+    assert sunk["requestContext"]["condition"] == "RetriesExhausted"
 
 
 # A request in flight when its server is killed can leave botocore/urllib3 holding a socket
@@ -241,6 +245,9 @@ def test_every_accepted_event_survives_kill_9(tmp_path: Path) -> None:
         server.stop()
 
 
+SLOW = "import time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n"
+
+
 def test_max_event_age_sends_stale_events_to_on_failure(tmp_path: Path) -> None:
     # Retries 61 s apart and a maximum age of 60 s: an event that fails once, or is
     # throttled once, can never be retried in time and goes to OnFailure as too old.
@@ -261,10 +268,22 @@ def test_max_event_age_sends_stale_events_to_on_failure(tmp_path: Path) -> None:
         [record] = drain(sqs, fail_url, want=1)
         assert record["requestContext"]["condition"] == "EventAgeExceeded"
         assert record["requestContext"]["approximateInvokeCount"] == 1
-        # Throttled (reserved concurrency 0): never reaches the function.
-        lam.put_function_concurrency(FunctionName="aged", ReservedConcurrentExecutions=0)
-        lam.invoke(FunctionName="aged", InvocationType="Event", Payload=b'{"n": 1}')
-        [throttled] = drain(sqs, fail_url, want=1)
+        # Throttled (reserved concurrency 1, held by a slow synchronous invoke): never reaches
+        # the function. (Reserved concurrency 0 is not a throttle that ages out: the event is
+        # discarded at once as ZeroReservedConcurrency — see test_fidelity_zero_reserved.py.)
+        deploy(lam, "aged-slow", SLOW, Timeout=10)
+        lam.put_function_concurrency(FunctionName="aged-slow", ReservedConcurrentExecutions=1)
+        lam.put_function_event_invoke_config(
+            FunctionName="aged-slow",
+            MaximumEventAgeInSeconds=60,
+            DestinationConfig={"OnFailure": {"Destination": fail_arn}},
+        )
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(lam.invoke, FunctionName="aged-slow", Payload=b'{"sleep": 4}')
+            time.sleep(1.0)  # the synchronous invoke holds the one slot
+            lam.invoke(FunctionName="aged-slow", InvocationType="Event", Payload=b'{"n": 1}')
+            [throttled] = drain(sqs, fail_url, want=1)
+            assert held.result()["StatusCode"] == 200
         assert throttled["requestContext"]["condition"] == "EventAgeExceeded"
         assert throttled["requestContext"]["approximateInvokeCount"] == 0
         assert throttled["requestPayload"] == {"n": 1}

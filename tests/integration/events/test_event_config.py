@@ -18,7 +18,10 @@ def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return str(exc.value.response["Error"]["Code"])
 
 
-def test_put_get_update_list_delete(lam: Any, fname: str) -> None:
+def test_put_get_update_list_delete(server: Any, lam: Any, fname: str) -> None:
+    # Destinations must exist (AWS refuses others).
+    server.client("sqs").create_queue(QueueName=QUEUE.rsplit(":", 1)[1])
+    server.client("sns").create_topic(Name=TOPIC.rsplit(":", 1)[1])
     deploy(lam, fname, NOOP)
     lam.publish_version(FunctionName=fname)
     put = lam.put_function_event_invoke_config(

@@ -299,7 +299,8 @@ async def test_logs_reach_sink(host: LocalWorkerHost, code: Path, sink: ListSink
     env = await host.create_environment(spec)
     await env.invoke(request(spec, request_id="rid-sink", tail=False))
     await env.destroy()
-    messages = sink.messages(env.log_stream)
+    init_start, *messages = sink.messages(env.log_stream)
+    assert init_start.startswith("INIT_START Runtime Version: python:3.11.v")
     assert messages[0] == "START RequestId: rid-sink Version: $LATEST"
     assert messages[1] == "echo 1" and messages[2] == "END RequestId: rid-sink"
     assert all(e.group == "/aws/lambda/logged" for e in sink.events if e.stream == env.log_stream)

@@ -92,3 +92,9 @@ def test_layer_version_filters() -> None:
     assert version.matches(runtime="python3.11", architecture="x86_64")
     assert not version.matches(runtime="python3.12", architecture=None)
     assert not version.matches(runtime=None, architecture="arm64")
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999999", "²", "1e3", ""])
+def test_a_version_number_beyond_a_long_or_in_other_digits_is_no_number(text: str) -> None:
+    with pytest.raises(ValidationError):
+        layer_rules.version_number(text)

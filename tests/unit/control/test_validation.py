@@ -91,3 +91,27 @@ def test_tags() -> None:
     for bad in ({"aws:x": "y"}, {"": "y"}, [1], {"a": 1}, {f"k{i}": "v" for i in range(51)}):
         with pytest.raises(InvalidParameterValueError):
             validation.tags(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("42", 42),
+        ("-7", -7),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+        ("9223372036854775808", None),  # beyond 64 bits
+        ("99999999999999999999999", None),
+        ("²", None),  # str.isdigit() accepts it; int() does not
+        ("١٢", None),  # int() accepts these digits: a client's marker never has them
+        ("1e30", None),
+        ("1.5", None),
+        (" 1", None),
+        ("1\n", None),
+        ("", None),
+        ("-", None),
+    ],
+)
+def test_int64_takes_ascii_decimal_64_bit_numbers_only(text: str, expected: int | None) -> None:
+    assert validation.int64(text) == expected

@@ -21,6 +21,7 @@ def attempt(**kw: object) -> Attempt:
         "backoffs": 0,
         "max_retry_attempts": 2,
         "max_event_age_s": 21_600,
+        "zero_reserved": False,
     }
     values.update(kw)
     return Attempt(**values)  # type: ignore[arg-type]
@@ -89,3 +90,24 @@ def test_server_setting_shortens_the_delays() -> None:
     )
     # More retries than delays listed: the last delay repeats.
     assert policy.function_error_delay_s(5, fast) == 0.4
+
+
+@pytest.mark.parametrize("outcome", ["throttle", "system_error", "function_error"])
+def test_reserved_concurrency_zero_is_discarded_at_once_not_retried_for_six_hours(
+    outcome: str,
+) -> None:
+    # Without the reservation the same throttle waits one second and tries again.
+    assert policy.decide(attempt(outcome="throttle"), AWS) == RetryAt(
+        at=T0 + 1, function_error=False
+    )
+    zero = attempt(outcome=outcome, zero_reserved=True)
+    assert policy.decide(zero, AWS) == Discard(condition="ZeroReservedConcurrency")
+    # It wins over attempts left and over the event's age.
+    assert policy.decide(
+        attempt(outcome=outcome, zero_reserved=True, function_errors=2, now=T0 + 21_000), AWS
+    ) == Discard(condition="ZeroReservedConcurrency")
+
+
+def test_reserved_concurrency_zero_does_not_undo_a_success() -> None:
+    # Set to 0 while the event ran: the attempt still succeeded.
+    assert policy.decide(attempt(outcome="success", zero_reserved=True), AWS) == Deliver()

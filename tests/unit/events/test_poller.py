@@ -53,6 +53,14 @@ class Configs:
         return self.config
 
 
+class Reservations:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def reserved(self, name: str) -> int | None:
+        return self.values.get(name)
+
+
 class Rig:
     def __init__(self, repo: AsyncEventRepository, commit: GroupCommit) -> None:
         self.repo = repo
@@ -61,6 +69,7 @@ class Rig:
         self.sent = Sent()
         self.invoker = FakeInvoker()
         self.configs = Configs(EffectiveEventConfig(on_success=SUCCESS_Q, on_failure=FAILURE_Q))
+        self.reservations = Reservations()
 
         async def accept(call: InvokeCall) -> str:
             raise AssertionError("no function destinations here")
@@ -73,6 +82,7 @@ class Rig:
             commit=commit,
             invoker=self.invoker,
             configs=self.configs,
+            reservations=self.reservations,
             destinations=Destinations(queues=self.sent, topics=self.sent, accept=accept),
             dead_letter=dead_letter,
             arns=Arns(region="us-east-1", account="000000000000"),
@@ -178,6 +188,39 @@ async def test_throttles_spend_no_attempt_and_age_out(rig: Rig) -> None:
     assert record["requestContext"]["approximateInvokeCount"] == 0
     assert "responseContext" not in record
     assert await rig.repo.count() == 0
+
+
+async def test_reserved_concurrency_zero_goes_to_on_failure_and_dlq_at_once(rig: Rig) -> None:
+    rig.reservations.values["fn"] = 0
+    # What the invoker answers for a function reserved at 0.
+    rig.invoker.script = lambda call: TooManyRequestsError(
+        "Rate Exceeded.", Reason="ReservedFunctionConcurrentInvocationLimitExceeded"
+    )
+    await rig.enqueue()
+    assert await rig.run_due() == 1
+    assert len(rig.invoker.calls) == 1  # no retry was scheduled
+    assert await rig.repo.count() == 0
+    (arn, record, _), (dlq_arn, dlq_body, attributes) = rig.sent.messages
+    assert arn == FAILURE_Q
+    assert record["requestContext"] == {
+        "requestId": "req-1",
+        "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:fn:$LATEST",
+        "condition": "ZeroReservedConcurrency",
+        "approximateInvokeCount": 0,
+    }
+    assert record["requestPayload"] == {"n": 1}
+    assert "responseContext" not in record and "responsePayload" not in record
+    assert (dlq_arn, dlq_body) == (DLQ, {"n": 1})
+    assert attributes["ErrorCode"].string_value == "429"
+
+
+async def test_a_reservation_of_one_throttles_with_back_off(rig: Rig) -> None:
+    rig.reservations.values["fn"] = 1  # busy, not disabled: retried
+    rig.invoker.script = lambda call: TooManyRequestsError("Rate Exceeded.", Reason="x")
+    await rig.enqueue()
+    assert await rig.run_due() == 1
+    assert rig.sent.messages == []
+    assert await rig.repo.count() == 1
 
 
 async def test_an_event_older_than_its_maximum_age_is_not_invoked(rig: Rig) -> None:

@@ -156,7 +156,12 @@ def _rest_error(response: httpx.Response, status: int, error_type: str) -> str:
 
 @pytest.mark.parametrize(
     ("qualifier", "version", "arn_suffix"),
-    [(None, "$LATEST", ""), ("$LATEST", "$LATEST", ""), ("1", "1", ":1"), ("live", "2", ":live")],
+    [
+        (None, "$LATEST", ""),
+        ("$LATEST", "$LATEST", ":$LATEST"),  # as asked: AWS qualifies an explicit $LATEST too
+        ("1", "1", ":1"),
+        ("live", "2", ":live"),
+    ],
 )
 async def test_configuration_reads_what_the_qualifier_names(
     client: httpx.AsyncClient, qualifier: str | None, version: str, arn_suffix: str

@@ -2,8 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from nimbus.errors import InvalidParameterValueError, ValidationError
-from nimbus.model.arn import Arns, FunctionRef, merge_qualifier, parse_function_ref
+from nimbus.errors import (
+    AccessDeniedError,
+    InvalidParameterValueError,
+    ResourceNotFoundError,
+    ValidationError,
+)
+from nimbus.model.arn import (
+    Arns,
+    FunctionRef,
+    merge_qualifier,
+    parse_function_ref,
+    parse_tagged_function,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,5 +70,35 @@ def test_arns_and_owner_check() -> None:
     assert arns.function("fn", "3").endswith(":function:fn:3")
     assert arns.layer_version("l", 2) == "arn:aws:lambda:us-east-1:000000000000:layer:l:2"
     arns.check_owner(parse_function_ref("fn"))
-    with pytest.raises(InvalidParameterValueError):
+    arns.check_owner(parse_function_ref("arn:aws:lambda:us-east-1:000000000000:function:fn"))
+
+
+def test_another_account_is_access_denied_another_region_not_found() -> None:
+    arns = Arns(region="us-east-1", account="000000000000")
+    with pytest.raises(AccessDeniedError):
         arns.check_owner(parse_function_ref("111111111111:function:fn"))
+    with pytest.raises(AccessDeniedError):
+        arns.check_owner(parse_function_ref("arn:aws:lambda:us-east-1:111111111111:function:fn"))
+    with pytest.raises(ResourceNotFoundError) as exc:
+        arns.check_owner(parse_function_ref("arn:aws:lambda:eu-west-1:000000000000:function:fn"))
+    assert exc.value.message == (
+        "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"
+    )
+
+
+def test_tagged_function_is_an_unqualified_full_function_arn() -> None:
+    ref = parse_tagged_function("arn:aws:lambda:us-east-1:000000000000:function:fn")
+    assert ref == FunctionRef(name="fn", region="us-east-1", account="000000000000")
+    for qualifier in ("1", "live", "$LATEST"):
+        with pytest.raises(InvalidParameterValueError) as exc:
+            parse_tagged_function(f"arn:aws:lambda:us-east-1:000000000000:function:fn:{qualifier}")
+        assert exc.value.message.startswith("Tags on function aliases and versions")
+    for text in (
+        "fn",
+        "000000000000:function:fn",
+        "arn:aws:lambda:us-east-1:000000000000:layer:fn",
+        "arn:aws:lambda:us-east-1:000000000000:function:fn\n",
+        "arn:aws:lambda:us-east-1:000000000000:function:" + "x" * 65,
+    ):
+        with pytest.raises(ValidationError):
+            parse_tagged_function(text)

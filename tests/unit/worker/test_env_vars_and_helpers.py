@@ -7,8 +7,8 @@ from typing import Any
 
 from nimbus.model.invocation import EnvironmentSpec
 from nimbus.worker import env_vars, peer_uid
-from nimbus.worker.sandbox.cgroups import cpu_quota_us
 from nimbus.worker.sandbox.config import Bind, SandboxConfig
+from nimbus.worker.sandbox.cpu_policy import cpu_quota_us
 
 
 def spec(**kwargs: Any) -> EnvironmentSpec:

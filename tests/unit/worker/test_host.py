@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from nimbus.clock import SystemClock
@@ -17,7 +19,9 @@ from nimbus.worker.backend import Launch, MissingEntrypoint
 from nimbus.worker.environment_state import EnvState
 from nimbus.worker.host import LocalWorkerHost
 
-Behaviour = str  # "next" (reach /next), "exit" (die at once), "missing" (no entrypoint)
+# "next" (reach /next), "serve" (answer invocations), "hang" (never reach /next), "exit" (die
+# at once), "missing" (no entrypoint)
+Behaviour = str
 
 
 class NullSink:
@@ -25,9 +29,18 @@ class NullSink:
         pass
 
 
+class ListSink:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, events: Sequence[LogEvent]) -> None:
+        self.lines += [event.message for event in events]
+
+
 class FakeHandle:
     def __init__(self) -> None:
         self.exit_status: int | None = None
+        self.pid = 4242
         self.initialized_calls = 0
         self._callbacks: list[Callable[[int], None]] = []
 
@@ -77,7 +90,9 @@ class FakeSandbox:
         self.handle = FakeHandle()
         if self._behaviour == "exit":
             self.handle.exit(3)
-        else:
+        elif self._behaviour == "serve":
+            self._runtime = asyncio.ensure_future(_serve(launch.runtime_api))
+        elif self._behaviour != "hang":
             self._runtime = asyncio.ensure_future(_park_in_next(launch.runtime_api))
         return self.handle
 
@@ -85,6 +100,10 @@ class FakeSandbox:
         self.released += 1
         if self._runtime is not None:
             self._runtime.cancel()
+            # Let the runtime's connections close, and the Runtime API see them close, before
+            # the test's event loop ends (a real runtime's death closes them the same way).
+            await asyncio.gather(self._runtime, return_exceptions=True)
+            await asyncio.sleep(0.01)
 
 
 async def _park_in_next(address: str) -> None:
@@ -97,9 +116,38 @@ async def _park_in_next(address: str) -> None:
         writer.close()
 
 
+async def _serve(address: str) -> None:
+    """A runtime answering every invocation with ``{"ok": true}`` (HTTP/1.1, one connection)."""
+    host, port = address.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+
+    async def answer() -> dict[str, str]:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        fields = [line.split(": ", 1) for line in head.split("\r\n")[1:] if ": " in line]
+        headers = {name.lower(): value for name, value in fields}
+        await reader.readexactly(int(headers.get("content-length", "0")))
+        return headers
+
+    try:
+        while True:
+            writer.write(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            request_id = (await answer())["lambda-runtime-aws-request-id"]
+            body = b'{"ok": true}'
+            writer.write(
+                f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\n"
+                f"Host: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await answer()
+    finally:
+        writer.close()
+
+
 class FakeBackend:
-    def __init__(self, behaviour: Behaviour) -> None:
-        self._behaviour = behaviour
+    def __init__(self, behaviour: Behaviour, *then: Behaviour) -> None:
+        """Sandboxes behave as ``behaviour``, or in turn as ``behaviour, *then`` (the last
+        one repeating)."""
+        self._behaviours = [behaviour, *then]
         self.sandboxes: list[FakeSandbox] = []
         self.closed = False
 
@@ -117,7 +165,7 @@ class FakeBackend:
         return ["python3.11", "provided.al2023"]
 
     async def reserve(self, env_id: str, spec: EnvironmentSpec) -> FakeSandbox:
-        sandbox = FakeSandbox(self._behaviour)
+        sandbox = FakeSandbox(self._behaviours[min(len(self.sandboxes), len(self._behaviours) - 1)])
         self.sandboxes.append(sandbox)
         return sandbox
 
@@ -133,9 +181,9 @@ def spec(tmp_path: Path, runtime: str = "python3.11") -> EnvironmentSpec:
     )
 
 
-def request(rid: str) -> InvocationRequest:
+def request(rid: str, deadline_ms: int = 2**62) -> InvocationRequest:
     return InvocationRequest(
-        request_id=rid, payload=b"{}", invoked_function_arn="arn:f", deadline_ms=2**62
+        request_id=rid, payload=b"{}", invoked_function_arn="arn:f", deadline_ms=deadline_ms
     )
 
 
@@ -184,3 +232,77 @@ async def test_missing_entrypoint_fails_init_without_a_process(tmp_path: Path) -
     await env.destroy()
     await host.close()
     assert backend.sandboxes[0].handle is None and backend.sandboxes[0].released == 1
+
+
+async def test_an_init_that_overruns_is_retried_by_the_first_invoke(tmp_path: Path) -> None:
+    sink = ListSink()
+    backend = FakeBackend("hang", "serve")
+    host = LocalWorkerHost(
+        data_dir=tmp_path, log_sink=sink, clock=SystemClock(), backend=backend, init_timeout_s=0.05
+    )
+    await host.start()
+    env = await host.create_environment(spec(tmp_path))
+    assert env.state is EnvState.INIT_FAILED
+    assert re.fullmatch(
+        r"INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: timeout", sink.lines[-1]
+    )
+    # The request's deadline has passed (the Init phase took it): the invocation still has
+    # the function's whole timeout, counted from the retry.
+    result = await env.invoke(request("rid-r", deadline_ms=1))
+    assert json.loads(result.payload) == {"ok": True} and result.function_error is None
+    assert not result.environment_dead and env.alive
+    assert len(backend.sandboxes) == 2 and backend.sandboxes[0].released == 1
+    assert backend.sandboxes[1].handle is not None
+    assert backend.sandboxes[1].handle.initialized_calls == 1
+    report = next(line for line in sink.lines if line.startswith("REPORT"))
+    assert "Init Duration" not in report and result.init_duration_ms is not None
+    assert sum(line.startswith("INIT_REPORT") for line in sink.lines) == 1
+    again = await env.invoke(request("rid-2"))
+    assert json.loads(again.payload) == {"ok": True} and again.init_duration_ms is None
+    await host.close()
+    assert [sandbox.released for sandbox in backend.sandboxes] == [1, 1]
+
+
+async def test_an_init_that_outlasts_the_timeout_too_times_the_invoke_out(
+    tmp_path: Path,
+) -> None:
+    sink = ListSink()
+    backend = FakeBackend("hang")
+    host = LocalWorkerHost(
+        data_dir=tmp_path, log_sink=sink, clock=SystemClock(), backend=backend, init_timeout_s=0.05
+    )
+    await host.start()
+    env = await host.create_environment(replace(spec(tmp_path), timeout_s=1))
+    result = await env.invoke(request("rid-t"))
+    assert json.loads(result.payload) == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "RequestId: rid-t Error: Task timed out after 1.00 seconds",
+    }
+    assert result.environment_dead and 1000 <= result.duration_ms < 2000
+    reports = [line for line in sink.lines if line.startswith("INIT_REPORT")]
+    assert reports[1].endswith("\tPhase: invoke\tStatus: error\tError Type: Runtime.Unknown")
+    assert sink.lines.index(reports[1]) < next(
+        i for i, line in enumerate(sink.lines) if line.startswith("START")
+    )
+    await env.destroy()
+    await host.close()
+    assert [sandbox.released for sandbox in backend.sandboxes] == [1, 1]
+
+
+async def test_a_provisioned_init_failure_is_reported_not_retried(tmp_path: Path) -> None:
+    sink = ListSink()
+    host, backend = await started(tmp_path, "exit")
+    host = LocalWorkerHost(data_dir=tmp_path, log_sink=sink, clock=SystemClock(), backend=backend)
+    await host.start()
+    provisioned = replace(spec(tmp_path), initialization_type="provisioned-concurrency")
+    env = await host.create_environment(provisioned)
+    result = await env.invoke(request("rid-p"))
+    assert json.loads(result.payload)["errorType"] == "Runtime.ExitError"
+    assert len(backend.sandboxes) == 1
+    reports = [line for line in sink.lines if line.startswith("INIT_REPORT")]
+    assert (
+        len(reports) == 1
+        and "\tPhase: init\tStatus: error\tError Type: Runtime.ExitError" in reports[0]
+    )
+    await env.destroy()
+    await host.close()

@@ -1,0 +1,74 @@
+"""End to end over a raw socket: request heads beyond AWS's front-door limits (10,240 bytes of
+request line and headers, 200 headers) are answered 431 and the connection closed — before the
+head is parsed to its end, so a client cannot make the server buffer an endless header."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+
+from nimbus.frontend.http_protocol import MAX_HEAD_BYTES, MAX_HEADERS
+from tests.support import NimbusServer
+
+LIST = b"GET /2015-03-31/functions HTTP/1.1\r\nHost: nimbus\r\n"
+
+
+def exchange(server: NimbusServer, data: bytes, *, timeout: float = 10.0) -> bytes:
+    """Send ``data`` (ignoring a reset once the server has answered), read until EOF."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        # The server may answer and close while we are still sending.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
+        received = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65_536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def status_of(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def test_a_head_within_the_limits_is_served(server: NimbusServer) -> None:
+    filler = MAX_HEAD_BYTES - len(LIST) - 200
+    request = LIST + b"X-Filler: " + b"a" * filler + b"\r\nConnection: close\r\n\r\n"
+    response = exchange(server, request)
+    assert status_of(response) == 200
+    assert b"x-amzn-requestid: " in response.lower()
+
+
+def test_headers_larger_than_the_limit_are_refused_with_431(server: NimbusServer) -> None:
+    request = LIST + b"X-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n"
+    response = exchange(server, request)
+    assert status_of(response) == 431
+    assert b"connection: close" in response.lower()
+    assert b"x-amzn-requestid: " in response.lower()
+
+
+def test_more_headers_than_the_limit_are_refused_with_431(server: NimbusServer) -> None:
+    headers = b"".join(b"X-H%d: 1\r\n" % n for n in range(MAX_HEADERS + 1))
+    response = exchange(server, LIST + headers + b"\r\n")
+    assert status_of(response) == 431
+    assert str(MAX_HEADERS).encode() in response
+
+
+def test_an_endless_header_is_refused_before_it_ends(server: NimbusServer) -> None:
+    """A header that never ends: the answer comes (and the connection closes) while the
+    client is still sending — no 431 after buffering megabytes, no timeout."""
+    started = time.monotonic()
+    response = exchange(server, LIST + b"X-Endless: " + b"a" * 4_000_000)
+    assert status_of(response) == 431
+    assert time.monotonic() - started < 5
+
+
+def test_the_server_still_serves_after_refusing(server: NimbusServer) -> None:
+    exchange(server, LIST + b"X-Big: " + b"a" * (2 * MAX_HEAD_BYTES) + b"\r\n\r\n")
+    assert status_of(exchange(server, LIST + b"Connection: close\r\n\r\n")) == 200
