@@ -41,7 +41,7 @@ class Settings:
     scale_limit: int = 1000  # new environments per function per scale window (AWS: 1,000/10 s)
     scale_window_s: float = 10.0
     # The worker host's placement budget; 0 = four times the machine's memory (see
-    # app.default_host_memory_mb for why).
+    # node.hosts.default_host_memory_mb for why).
     host_memory_mb: int = 0
     public_url: str = ""  # what functions use to call back (AWS_ENDPOINT_URL)
     log_level: str = "info"

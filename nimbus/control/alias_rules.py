@@ -22,7 +22,7 @@ MAX_ADDITIONAL_VERSIONS = 1
 def alias_name(value: Any) -> str:
     """An alias name: letters, digits, hyphens and underscores, not purely numeric (that
     would read as a version) and so never ``$LATEST``."""
-    if not isinstance(value, str) or not _ALIAS_NAME_RE.match(value):
+    if not isinstance(value, str) or not _ALIAS_NAME_RE.fullmatch(value):
         raise ValidationError(
             f"1 validation error detected: Value '{value}' at 'name' failed to satisfy "
             f"constraint: Member must satisfy regular expression pattern: {ALIAS_NAME_PATTERN}"
@@ -31,7 +31,7 @@ def alias_name(value: Any) -> str:
 
 
 def function_version(value: Any) -> str:
-    if not isinstance(value, str) or not _VERSION_RE.match(value):
+    if not isinstance(value, str) or not _VERSION_RE.fullmatch(value):
         raise ValidationError(
             f"1 validation error detected: Value '{value}' at 'functionVersion' failed to "
             "satisfy constraint: Member must satisfy regular expression pattern: "
@@ -85,7 +85,7 @@ def weights(routing_config: Any) -> dict[str, float]:
                 "1.0, Member must have value greater than or equal to 0.0, Member must not be "
                 "null]"
             )
-        if not isinstance(version, str) or not _NUMBER_RE.match(version):
+        if not isinstance(version, str) or not _NUMBER_RE.fullmatch(version):
             raise ValidationError(
                 f"1 validation error detected: Value '{{{version}={weight}}}' at "
                 "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map "

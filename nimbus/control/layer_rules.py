@@ -34,7 +34,7 @@ class LayerArn:
 
 
 def parse_arn(text: str) -> LayerArn | None:
-    match = _LAYER_ARN_RE.match(text)
+    match = _LAYER_ARN_RE.fullmatch(text)
     if match is None:
         return None
     version = match.group("version")
@@ -62,7 +62,7 @@ def version_arn(text: Any) -> LayerArn:
 def layer_name(text: str) -> LayerArn:
     """A ``LayerName`` path parameter: a name or a layer ARN (region and account unset for
     a plain name; the caller checks they are this endpoint's)."""
-    if _NAME_RE.match(text):
+    if _NAME_RE.fullmatch(text):
         return LayerArn(region="", account="", name=text, version=None)
     parsed = parse_arn(text)
     if parsed is None or parsed.version is not None:
@@ -154,7 +154,7 @@ def optional_text(value: Any, field: str, max_len: int) -> str | None:
 def statement(*, sid: Any, action: Any, principal: Any, organization_id: Any) -> LayerStatement:
     """An AddLayerVersionPermission statement: who may read (GetLayerVersion) the layer."""
     problems: list[str] = []
-    if not isinstance(sid, str) or not _STATEMENT_ID_RE.match(sid):
+    if not isinstance(sid, str) or not _STATEMENT_ID_RE.fullmatch(sid):
         problems.append(
             f"Value '{sid}' at 'statementId' failed to satisfy constraint: Member must "
             "satisfy regular expression pattern: ([a-zA-Z0-9-_]+)"
@@ -164,13 +164,13 @@ def statement(*, sid: Any, action: Any, principal: Any, organization_id: Any) ->
             f"Value '{action}' at 'action' failed to satisfy constraint: Member must satisfy "
             f"regular expression pattern: {GET_LAYER_VERSION}"
         )
-    if not isinstance(principal, str) or not _PRINCIPAL_RE.match(principal):
+    if not isinstance(principal, str) or not _PRINCIPAL_RE.fullmatch(principal):
         problems.append(
             f"Value '{principal}' at 'principal' failed to satisfy constraint: Member must "
             "satisfy regular expression pattern: \\d{12}|\\*|arn:(aws[a-zA-Z-]*):iam::\\d{12}:root"
         )
     if organization_id is not None and (
-        not isinstance(organization_id, str) or not _ORGANIZATION_RE.match(organization_id)
+        not isinstance(organization_id, str) or not _ORGANIZATION_RE.fullmatch(organization_id)
     ):
         problems.append(
             f"Value '{organization_id}' at 'organizationId' failed to satisfy constraint: "

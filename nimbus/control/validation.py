@@ -48,7 +48,7 @@ class CheckedZip:
 
 
 def function_name(name: Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidParameterValueError(
             f"Function name '{name}' is not valid: use 1-64 letters, digits, hyphens or "
             "underscores (or a function ARN)."
@@ -78,7 +78,7 @@ def string(value: Any, field: str, *, max_len: int, pattern: re.Pattern[str] | N
 
 
 def role(value: Any) -> str:
-    if not isinstance(value, str) or not ROLE_RE.match(value):
+    if not isinstance(value, str) or not ROLE_RE.fullmatch(value):
         raise ValidationError(
             f"1 validation error detected: Value '{value}' at 'role' failed to satisfy "
             "constraint: Member must satisfy regular expression pattern: "
@@ -119,7 +119,7 @@ def handler(value: Any, runtime_name: str) -> str:
             "'app.handler'."
         )
     text = string(value, "Handler", max_len=128)
-    if not HANDLER_RE.match(text):
+    if not HANDLER_RE.fullmatch(text):
         raise InvalidParameterValueError(
             f"Handler '{text}' is not valid: it must not contain white space."
         )
@@ -151,7 +151,7 @@ def environment(value: Any) -> dict[str, str]:
         )
     result: dict[str, str] = {}
     for key, val in variables.items():
-        if not isinstance(key, str) or not ENV_KEY_RE.match(key):
+        if not isinstance(key, str) or not ENV_KEY_RE.fullmatch(key):
             raise InvalidParameterValueError(
                 f"Environment variable name '{key}' is not valid: it must start with a letter "
                 "and contain only letters, digits and underscores."

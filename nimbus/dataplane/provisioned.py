@@ -81,6 +81,7 @@ class ProvisionedService:
         self._failures: dict[tuple[str, str], str] = {}
         self._fills: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._put_locks: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> None:
         """Load the stored configs and start filling them (after a restart too)."""
@@ -89,6 +90,12 @@ class ProvisionedService:
         self._loop_task = asyncio.get_running_loop().create_task(self._maintain_forever())
 
     async def put(self, name: str, qualifier: str, requested: int) -> ProvisionedView:
+        # One Put per function at a time: the limit covers the sum over its qualifiers, and
+        # two Puts checked concurrently could each fit alone and exceed it together.
+        async with self._put_locks.setdefault(name, asyncio.Lock()):
+            return await self._put(name, qualifier, requested)
+
+    async def _put(self, name: str, qualifier: str, requested: int) -> ProvisionedView:
         await self._check_target(name, qualifier)
         others = sum(
             s.requested for (n, q), s in self._configs.items() if n == name and q != qualifier

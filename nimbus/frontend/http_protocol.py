@@ -65,7 +65,9 @@ class CoalescingTransport:
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     # Per request: bytes and headers of the head so far, whether the head is still being
     # read, and a count of heads begun (to tell a read that ends one head and starts another).
-    _head_bytes = 0
+    _head_bytes = 0  # of the request line and headers the parser has delivered
+    _pending = 0  # raw bytes of a header still arriving, not yet delivered
+    _delivered = False  # did the parser deliver any part of the head during this read?
     _header_count = 0
     _in_head = False
     _heads_begun = 0
@@ -80,18 +82,23 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             return  # answered and closing: nothing more is read
         continuing = self._in_head
         begun = self._heads_begun
+        self._delivered = False
         super().data_received(data)
         if continuing and self._in_head and begun == self._heads_begun:
-            # A head that began in an earlier read is still unfinished after this one, so all
-            # of this read is head: a header still being received counts before it ends
-            # (httptools would buffer it whole first).
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
+            # The head is still unfinished after this read. A header still being received
+            # counts before it ends (httptools would buffer it whole first): a read in which
+            # the parser delivered nothing is all pending header. After a read in which it did
+            # deliver something, the undelivered remainder's size is unknown, so counting
+            # starts again from the next read (a refusal comes at most one read late, but a
+            # byte is never counted twice).
+            self._pending = 0 if self._delivered else self._pending + len(data)
+            if self._head_bytes + self._pending > MAX_HEAD_BYTES:
                 self._refuse(self._too_large_message())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_bytes = 0
+        self._pending = 0
         self._header_count = 0
         self._in_head = True
         self._heads_begun += 1
@@ -121,6 +128,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self._write_and_close(400, msg)
 
     def _grow(self, size: int) -> None:
+        self._delivered = True
+        self._pending = 0  # what was pending is in ``size`` now
         self._head_bytes += size
         if self._head_bytes > MAX_HEAD_BYTES:
             self._stop(self._too_large_message())

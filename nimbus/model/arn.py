@@ -48,14 +48,16 @@ def parse_function_ref(text: str, *, allow_qualifier: bool = True) -> FunctionRe
             "constraint: Member must have length between 1 and 140"
         )
     match = (
-        _FULL_ARN_RE.match(text) or _PARTIAL_ARN_RE.match(text) or _NAME_QUALIFIER_RE.match(text)
+        _FULL_ARN_RE.fullmatch(text)
+        or _PARTIAL_ARN_RE.fullmatch(text)
+        or _NAME_QUALIFIER_RE.fullmatch(text)
     )
     if match is None:
         raise _bad_name(text)
     groups = match.groupdict()
     name = groups["name"]
     qualifier = groups.get("qualifier")
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise _bad_name(text)
     if qualifier is not None:
         if not allow_qualifier:
@@ -63,7 +65,7 @@ def parse_function_ref(text: str, *, allow_qualifier: bool = True) -> FunctionRe
                 f"Unsupported qualifier in function name '{text}': this operation takes an "
                 "unqualified function name or ARN."
             )
-        if not QUALIFIER_RE.match(qualifier):
+        if not QUALIFIER_RE.fullmatch(qualifier):
             raise _bad_name(text)
     return FunctionRef(
         name=name, qualifier=qualifier, region=groups.get("region"), account=groups.get("account")
@@ -109,7 +111,7 @@ def parse_tagged_function(text: str) -> FunctionRef:
 
 def merge_qualifier(ref: FunctionRef, qualifier: str | None) -> str | None:
     """Combine a qualifier in the name with a ``Qualifier`` parameter, as AWS does."""
-    if qualifier is not None and not QUALIFIER_RE.match(qualifier):
+    if qualifier is not None and not QUALIFIER_RE.fullmatch(qualifier):
         raise ValidationError(
             f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to "
             "satisfy constraint: Member must satisfy regular expression pattern: "

@@ -23,7 +23,7 @@ from nimbus.model.invocation import (
 )
 from nimbus.worker import log_format
 from nimbus.worker.backend import Sandbox, SandboxHandle
-from nimbus.worker.environment_state import EnvState, next_state
+from nimbus.worker.environment_state import EnvState, can_move, next_state
 from nimbus.worker.log_pipe import LogPipe
 from nimbus.worker.outcome import (
     Exited,
@@ -209,6 +209,21 @@ class LocalEnvironment:
             raise RuntimeError(f"environment {self._id} is not alive")
         loop = asyncio.get_running_loop()
         self.move(EnvState.BUSY)
+        try:
+            return await self._invoke_busy(request, loop)
+        except BaseException:
+            # Whatever broke mid-invoke (a retried Init that could not spawn, a cancel), this
+            # environment must never be handed out again: it dies, its sandbox is released.
+            if can_move(self.state, EnvState.DEAD):
+                self.api.abandon()
+                self._kill_now()
+                self.move(EnvState.DEAD)
+                self._destroying = loop.create_task(self._teardown())
+            raise
+
+    async def _invoke_busy(
+        self, request: InvocationRequest, loop: asyncio.AbstractEventLoop
+    ) -> InvocationResult:
         rid = request.request_id
         self._capture = [] if request.tail_logs else None
         self.drain_logs()  # anything written while idle belongs before START

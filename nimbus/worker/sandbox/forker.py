@@ -202,9 +202,9 @@ class Forker:
         if zygote is None:
             zygote = self._zygotes[interpreter.path] = ZygoteClient(python=interpreter.path)
             if self._boto_path is not None:
-                self._compiling.add(
-                    asyncio.ensure_future(compile_boto(interpreter.path, self._boto_path))
-                )
+                compiling = asyncio.ensure_future(compile_boto(interpreter.path, self._boto_path))
+                self._compiling.add(compiling)
+                compiling.add_done_callback(self._compiling.discard)
         return zygote
 
     def uses_stems(self, spec: EnvironmentSpec) -> bool:

@@ -307,6 +307,11 @@ class ZygoteClient:
 
     async def close(self) -> None:
         self._closed = True
+        # Cold starts waiting for a (re)start give up now, not after the spawn wait.
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
             with contextlib.suppress(BaseException):

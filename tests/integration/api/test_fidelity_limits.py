@@ -72,3 +72,21 @@ def test_an_endless_header_is_refused_before_it_ends(server: NimbusServer) -> No
 def test_the_server_still_serves_after_refusing(server: NimbusServer) -> None:
     exchange(server, LIST + b"X-Big: " + b"a" * (2 * MAX_HEAD_BYTES) + b"\r\n\r\n")
     assert status_of(exchange(server, LIST + b"Connection: close\r\n\r\n")) == 200
+
+
+def test_a_head_within_the_limits_sent_in_small_pieces_is_served(server: NimbusServer) -> None:
+    """A head under the limit that arrives over several reads is counted once, not once per
+    read plus once per header (many small headers, then one long one, in 1,000-byte pieces)."""
+    small = b"".join(b"X-H%d: %s\r\n" % (n, b"v" * 40) for n in range(60))
+    filler = MAX_HEAD_BYTES - len(LIST) - len(small) - 300
+    request = LIST + small + b"X-Filler: " + b"a" * filler + b"\r\nConnection: close\r\n\r\n"
+    assert len(request) < MAX_HEAD_BYTES
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(request), 1000):
+            sock.sendall(request[start : start + 1000])
+            time.sleep(0.02)  # each piece is its own read on the server
+        received = b""
+        while chunk := sock.recv(65_536):
+            received += chunk
+    assert status_of(received) == 200

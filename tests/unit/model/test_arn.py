@@ -43,7 +43,18 @@ def test_accepted_forms(text: str, expected: FunctionRef) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "bad name", "fn:a:b:c", "x" * 65, "arn:aws:lambda:us-east-1:12:function:fn", "fn:"]
+    "text",
+    [
+        "",
+        "bad name",
+        "fn:a:b:c",
+        "x" * 65,
+        "arn:aws:lambda:us-east-1:12:function:fn",
+        "fn:",
+        "fn\n",  # `$` alone matches before a trailing newline: names are matched whole
+        "fn:live\n",
+        "arn:aws:lambda:us-east-1:123456789012:function:fn\n",
+    ],
 )
 def test_rejected_forms(text: str) -> None:
     with pytest.raises(ValidationError):

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from nimbus.clock import SystemClock
 from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, LogEvent
 from nimbus.worker.backend import Launch, MissingEntrypoint
@@ -87,6 +89,8 @@ class FakeSandbox:
     async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> FakeHandle:
         if self._behaviour == "missing":
             raise MissingEntrypoint("Couldn't find valid bootstrap(s): [/var/task/bootstrap]")
+        if self._behaviour == "raise":
+            raise OSError(11, "Resource temporarily unavailable")  # fork hit EAGAIN
         self.handle = FakeHandle()
         if self._behaviour == "exit":
             self.handle.exit(3)
@@ -306,3 +310,21 @@ async def test_a_provisioned_init_failure_is_reported_not_retried(tmp_path: Path
     )
     await env.destroy()
     await host.close()
+
+
+async def test_a_retried_init_that_cannot_spawn_kills_the_environment(tmp_path: Path) -> None:
+    """A failure inside an invocation (here the retried Init's spawn) must not leave the
+    environment BUSY and alive: the pool would hand it out again forever."""
+    backend = FakeBackend("exit", "raise")
+    host = LocalWorkerHost(
+        data_dir=tmp_path, log_sink=NullSink(), clock=SystemClock(), backend=backend
+    )
+    await host.start()
+    env = await host.create_environment(spec(tmp_path))
+    assert env.init_failure is not None
+    with pytest.raises(OSError):
+        await env.invoke(request("rid-r"))
+    assert env.state is EnvState.DEAD and not env.alive
+    await env.destroy()
+    await host.close()
+    assert [s.released for s in backend.sandboxes] == [1, 1]
