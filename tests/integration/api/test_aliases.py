@@ -3,14 +3,13 @@ weighted routing, driven by boto3."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import ROLE, error_of, make_zip
+from tests.support import ROLE, error_of, make_zip, settle
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
 
@@ -36,16 +35,6 @@ def create_versions(lam: Any, name: str, count: int) -> None:
         lam.update_function_configuration(FunctionName=name, Timeout=number)
         settle(lam, name)
         assert lam.publish_version(FunctionName=name)["Version"] == str(number)
-
-
-def settle(lam: Any, name: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        config = lam.get_function_configuration(FunctionName=name)
-        if config["State"] == "Active" and config["LastUpdateStatus"] == "Successful":
-            return
-        assert time.monotonic() < deadline, config
-        time.sleep(0.02)
 
 
 def test_alias_lifecycle(lam: Any, fname: str) -> None:

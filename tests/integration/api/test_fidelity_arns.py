@@ -10,28 +10,17 @@ test_delete_on_nonexisting_version), recorded against AWS in 2025-11.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import create_function, error_of, make_zip
+from tests.support import create_function, error_of, make_zip, settle
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return event\n"})
 CODE_2 = make_zip({"app.py": "def handler(event, context):\n    return 2\n"})
 CODE_3 = make_zip({"app.py": "def handler(event, context):\n    return 3\n"})
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
-
-
-def settle(lam: Any, name: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        config = lam.get_function_configuration(FunctionName=name)
-        if config["State"] == "Active" and config["LastUpdateStatus"] == "Successful":
-            return
-        assert time.monotonic() < deadline, config
-        time.sleep(0.02)
 
 
 def test_create_with_publish_reports_the_unqualified_arn_and_version_1(

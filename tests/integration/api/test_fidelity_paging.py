@@ -4,12 +4,11 @@ size), at page sizes 1 and 2 — and hand-driven MaxItems + Marker does the same
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.support import create_function, make_zip
+from tests.support import create_function, make_zip, settle
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return event\n"})
 LAYER = make_zip({"python/lib.py": "X = 1\n"})
@@ -25,16 +24,6 @@ def walk(lam: Any, operation: str, key: str, page_size: int, **params: Any) -> l
         assert len(page[key]) <= page_size
         items.extend(page[key])
     return items
-
-
-def settle(lam: Any, name: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        config = lam.get_function_configuration(FunctionName=name)
-        if config["State"] == "Active" and config["LastUpdateStatus"] == "Successful":
-            return
-        assert time.monotonic() < deadline, config
-        time.sleep(0.02)
 
 
 def with_versions(lam: Any, name: str, count: int) -> None:
