@@ -214,9 +214,16 @@ class ProvisionedService:
                 )
                 if batch == 0:
                     return
-                await asyncio.gather(
+                started = await asyncio.gather(
                     *(self._assignment.add_provisioned(spec, owner) for _ in range(batch))
                 )
+                if any(env.init_error for env in started):
+                    # AWS: the config goes FAILED with this reason and is not retried (a
+                    # new Put starts over); no provisioned environment serves meanwhile.
+                    self._failures[key] = policy.INIT_FAILURE
+                    self._assignment.retire_owner(owner)
+                    log.warning("provisioning %s failed: Init failed", owner)
+                    return
         except NimbusError as exc:
             self._failures[key] = exc.message
             log.warning("provisioning %s failed: %s", owner, exc.message)

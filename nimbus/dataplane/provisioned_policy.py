@@ -19,6 +19,11 @@ from nimbus.dataplane.counting_policy import MIN_UNRESERVED
 
 Status = Literal["IN_PROGRESS", "READY", "FAILED"]
 
+# GetProvisionedConcurrencyConfig's StatusReason when an environment's Init fails (what AWS
+# reports, e.g. CloudFormation's "Provisioned Concurrency configuration failed to be applied.
+# Reason: FUNCTION_ERROR_INIT_FAILURE").
+INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
+
 # Environments started at once while filling: enough to fill quickly, few enough that a big
 # request does not stall cold starts of other functions on the host.
 FILL_BATCH = 8

@@ -35,6 +35,10 @@ class FakeEnvironment:
     def pid(self) -> int | None:
         return None
 
+    @property
+    def init_error(self) -> bool:
+        return False
+
     async def invoke(self, request: InvocationRequest) -> InvocationResult:
         self.invocations.append(request)
         cold = len(self.invocations) == 1

@@ -99,6 +99,10 @@ class LocalEnvironment:
         return self._sandbox
 
     @property
+    def init_error(self) -> bool:
+        return self.init_failure is not None
+
+    @property
     def pid(self) -> int | None:
         """The runtime's host pid while it runs, else None (diagnostics only)."""
         handle = self._handle

@@ -27,6 +27,10 @@ class Environment(Protocol):
     def spec(self) -> EnvironmentSpec: ...
 
     @property
+    def init_error(self) -> bool:
+        """Whether this environment's Init phase failed (it can only report that error)."""
+
+    @property
     def pid(self) -> int | None:
         """The runtime's pid on its host while it runs, else None. Diagnostics only: a
         remote host's pid means nothing here."""
