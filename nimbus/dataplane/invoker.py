@@ -19,7 +19,7 @@ from typing import Protocol
 
 from nimbus.clock import Clock, Random
 from nimbus.control.functions import FunctionService
-from nimbus.dataplane.assignment import Assignment, Tracked
+from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
 from nimbus.errors import ResourceConflictError, ResourceNotFoundError, ResourceNotReadyError
 from nimbus.model.function import FunctionConfig
@@ -157,9 +157,6 @@ class Invoker:
         )
         self._specs[key] = spec
         return spec
-
-    def environments(self) -> list[Tracked]:
-        return self._assignment.environments()
 
     async def on_function_change(self, name: str) -> None:
         """New code or configuration of ``name`` (or it was deleted): environments built from

@@ -50,4 +50,4 @@ class ConcurrencyLimits(Protocol):
 class EnvironmentSource(Protocol):
     def environments(self) -> Sequence[Tracked]:
         """Every execution environment this node tracks, idle or busy. Never raises.
-        (``dataplane.invoker.Invoker`` or ``dataplane.assignment.Assignment``.)"""
+        (``dataplane.assignment.Assignment``.)"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,3 +47,18 @@ def call(lam: Any, name: str, payload: Any = None, **kw: Any) -> tuple[dict[str,
     response: dict[str, Any] = lam.invoke(FunctionName=name, Payload=body, **kw)
     raw = response["Payload"].read()
     return response, (json.loads(raw) if raw else None)
+
+
+def settled_provisioned(
+    lam: Any, name: str, qualifier: str, *, timeout_s: float = 30
+) -> dict[str, Any]:
+    """GetProvisionedConcurrencyConfig once its status has left IN_PROGRESS (or at the
+    deadline, whatever it says then)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        config: dict[str, Any] = lam.get_provisioned_concurrency_config(
+            FunctionName=name, Qualifier=qualifier
+        )
+        if config["Status"] != "IN_PROGRESS" or time.monotonic() >= deadline:
+            return config
+        time.sleep(0.1)

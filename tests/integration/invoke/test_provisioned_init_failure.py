@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.integration.invoke.helpers import deploy
+from tests.integration.invoke.helpers import deploy, settled_provisioned
 
 
 def test_a_failing_init_fails_the_config_and_stays_failed(lam: Any, fname: str) -> None:
@@ -15,13 +15,7 @@ def test_a_failing_init_fails_the_config_and_stays_failed(lam: Any, fname: str) 
     lam.put_provisioned_concurrency_config(
         FunctionName=fname, Qualifier=version, ProvisionedConcurrentExecutions=2
     )
-    deadline = time.monotonic() + 20
-    config: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        config = lam.get_provisioned_concurrency_config(FunctionName=fname, Qualifier=version)
-        if config["Status"] != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
+    config = settled_provisioned(lam, fname, version, timeout_s=20)
     assert config["Status"] == "FAILED", config
     assert config["StatusReason"] == "FUNCTION_ERROR_INIT_FAILURE"
     time.sleep(2.5)  # the maintenance loop runs every second: it must not start over

@@ -8,11 +8,10 @@ by provisioned environments (as on AWS, where a config outlives any one executio
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.invoke.helpers import call, deploy
+from tests.integration.invoke.helpers import call, deploy, settled_provisioned
 from tests.support import NimbusServer, make_zip
 
 INIT_TYPE = (
@@ -21,13 +20,7 @@ INIT_TYPE = (
 
 
 def wait_ready(lam: Any, name: str, qualifier: str, count: int) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    config: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
-        if config["Status"] != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
+    config = settled_provisioned(lam, name, qualifier)
     assert config["Status"] == "READY", config
     assert config["RequestedProvisionedConcurrentExecutions"] == count
     assert config["AllocatedProvisionedConcurrentExecutions"] == count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nimbus.model.invocation import EnvironmentSpec
-from nimbus.worker.sandbox.launch import plan_launch, sandbox_config
+from nimbus.worker.sandbox.launch import LaunchPlan, plan_launch, sandbox_config
 
 
 def spec(code_dir: Path, runtime: str = "python3.11") -> EnvironmentSpec:
@@ -19,10 +19,11 @@ def spec(code_dir: Path, runtime: str = "python3.11") -> EnvironmentSpec:
     )
 
 
-def test_launch_plan_and_config_for_process_isolation(tmp_path: Path) -> None:
-    plan = plan_launch(
-        spec(tmp_path),
-        namespaces=False,
+def host_plan(spec: EnvironmentSpec, *, namespaces: bool) -> LaunchPlan:
+    """The plan on a host whose Python is /usr/bin/python3.11, with no Node and no layers."""
+    return plan_launch(
+        spec,
+        namespaces=namespaces,
         opt=None,
         python="/usr/bin/python3.11",
         python_prefix="/usr",
@@ -30,6 +31,10 @@ def test_launch_plan_and_config_for_process_isolation(tmp_path: Path) -> None:
         node=None,
         boto_path=None,
     )
+
+
+def test_launch_plan_and_config_for_process_isolation(tmp_path: Path) -> None:
+    plan = host_plan(spec(tmp_path), namespaces=False)
     assert plan.argv is None  # forked from the zygote, not exec'd
     assert plan.paths.task_root == str(tmp_path) and plan.binds == ()
     config = sandbox_config(
@@ -47,27 +52,9 @@ def test_launch_plan_and_config_for_process_isolation(tmp_path: Path) -> None:
 
 
 def test_custom_runtime_without_bootstrap_has_no_entrypoint(tmp_path: Path) -> None:
-    plan = plan_launch(
-        spec(tmp_path, "provided.al2023"),
-        namespaces=True,
-        opt=None,
-        python="/usr/bin/python3.11",
-        python_prefix="/usr",
-        python_version="3.11",
-        node=None,
-        boto_path=None,
-    )
+    plan = host_plan(spec(tmp_path, "provided.al2023"), namespaces=True)
     assert plan.missing_entrypoint.startswith("Couldn't find valid bootstrap(s)")
     (tmp_path / "bootstrap").write_text("#!/bin/sh\n")
     (tmp_path / "bootstrap").chmod(0o755)
-    found = plan_launch(
-        spec(tmp_path, "provided.al2023"),
-        namespaces=True,
-        opt=None,
-        python="/usr/bin/python3.11",
-        python_prefix="/usr",
-        python_version="3.11",
-        node=None,
-        boto_path=None,
-    )
+    found = host_plan(spec(tmp_path, "provided.al2023"), namespaces=True)
     assert found.missing_entrypoint == "" and found.argv == ("/var/task/bootstrap",)
