@@ -6,14 +6,18 @@ and the listener closes before the node's parts do.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 
 import uvicorn
 import uvloop
 
 from nimbus.config import Settings
-from nimbus.frontend.http_protocol import CoalescingHttpToolsProtocol
+from nimbus.frontend.http_protocol import with_fd_reserve
 from nimbus.node import open_node
 from nimbus.node.frontend import build_frontend
 
@@ -29,16 +33,36 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a captured SIGTERM/SIGINT once it stops serving, with the default
+    handler restored, which kills the process before the node closes: sandboxes, their
+    cgroups, network namespaces and disks would be left for the next start to clean up. Here
+    the signal only stops serving; the node then closes and ``run`` returns."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 async def serve(settings: Settings) -> None:
     async with open_node(settings) as node:
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 build_frontend(node),
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
                 access_log=False,
-                http=CoalescingHttpToolsProtocol,
+                http=with_fd_reserve(settings.fd_reserve),
                 lifespan="off",  # the node is already built, and closes after the server
                 proxy_headers=False,  # nothing sits in front of it; saves a middleware
                 server_header=False,

@@ -43,6 +43,20 @@ def server(
             help="shares (CPU weights by memory) | quota (hard CPU quota) [NIMBUS_CPU_LIMIT]."
         ),
     ] = None,
+    function_network: Annotated[
+        str | None,
+        typer.Option(
+            help="isolated (own network namespace, NAT out, no host services) | host "
+            "(share the host's network) [NIMBUS_FUNCTION_NETWORK]."
+        ),
+    ] = None,
+    function_host_ports: Annotated[
+        str | None,
+        typer.Option(
+            help="Host TCP ports isolated functions reach at their gateway address, e.g. "
+            "5432,6379 [NIMBUS_FUNCTION_HOST_PORTS]."
+        ),
+    ] = None,
     region: Annotated[str | None, typer.Option(help="Region in ARNs [NIMBUS_REGION].")] = None,
     account_id: Annotated[
         str | None, typer.Option(help="Account id in ARNs [NIMBUS_ACCOUNT_ID].")
@@ -58,6 +72,8 @@ def server(
         store=store,
         isolation=isolation,
         cpu_limit=cpu_limit,
+        function_network=function_network,
+        function_host_ports=function_host_ports,
         region=region,
         account_id=account_id,
     )

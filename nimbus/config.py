@@ -18,6 +18,14 @@ def _floats(text: str, default: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(part) for part in parts) if parts else default
 
 
+def _optional_ms(text: str, default: float | None) -> float | None:
+    """``"25"`` -> 25.0; ``"off"`` -> None; empty means the default."""
+    text = text.strip().lower()
+    if not text:
+        return default
+    return None if text == "off" else float(text)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -30,6 +38,12 @@ class Settings:
     # shares: CPU weights proportional to MemorySize (idle CPU is never withheld); quota: a
     # hard CFS quota as AWS (128 MB = 7% of a CPU). See worker/sandbox/cpu_policy.py.
     cpu_limit: str = "shares"
+    # isolated: each namespaces sandbox gets its own network namespace, NAT to the internet,
+    # no route to this machine's services or private ranges (worker/sandbox/network.py);
+    # host: sandboxes share the host's network (local development). function_host_ports
+    # ("5432,6379") are host ports isolated functions reach at their gateway address.
+    function_network: str = "isolated"
+    function_host_ports: str = ""
     # Explicit interpreters, "python3.12=/path/python3.12,nodejs22.x=/path/node"; every other
     # runtime uses what is found on this host (runtimes/probe.py).
     runtimes: str = ""
@@ -37,6 +51,10 @@ class Settings:
     # How long an on-demand environment's Init may run before it is retried inside the first
     # invocation (AWS: 10 s; see worker.init_phase).
     init_timeout_s: float = 10.0
+    # An environment idle this long is frozen (cgroup freezer) until its next invocation, as
+    # AWS freezes environments between invocations; None ("off") never freezes. See
+    # worker/environment.py; needs cgroups (namespaces isolation).
+    freeze_idle_ms: float | None = 10.0
     account_concurrency: int = 1000
     scale_limit: int = 1000  # new environments per function per scale window (AWS: 1,000/10 s)
     scale_window_s: float = 10.0
@@ -53,6 +71,18 @@ class Settings:
     async_backoff_s: tuple[float, float] = (1.0, 300.0)
     async_concurrency: int = 64
     async_claim_lease_s: float = 960.0
+    # Bounded disk and descriptors (issue 11, leaks 6 and 7). Log bytes one invocation may
+    # write (as CloudWatch counts them) before the rest is dropped behind a marker
+    # (worker/log_pipe.py); days log events are kept (observability/log_retention.py); how
+    # long an unreferenced code or layer blob stays before it and its extraction are deleted,
+    # and how often that is checked (store/blob_gc.py); descriptors the server keeps free
+    # below RLIMIT_NOFILE, refusing new connections with 429 when short
+    # (frontend/http_protocol.py).
+    log_limit_bytes: int = 10 * 1024 * 1024
+    log_retention_days: int = 30
+    code_gc_grace_s: float = 900.0
+    code_gc_interval_s: float = 300.0
+    fd_reserve: int = 256
 
     @property
     def endpoint_url(self) -> str:
@@ -69,9 +99,12 @@ class Settings:
             "account_id": _env("ACCOUNT_ID", cls.account_id),
             "isolation": _env("ISOLATION", cls.isolation),
             "cpu_limit": _env("CPU_LIMIT", cls.cpu_limit),
+            "function_network": _env("FUNCTION_NETWORK", cls.function_network),
+            "function_host_ports": _env("FUNCTION_HOST_PORTS", cls.function_host_ports),
             "runtimes": _env("RUNTIMES", cls.runtimes),
             "keep_alive_s": float(_env("KEEP_ALIVE", str(cls.keep_alive_s))),
             "init_timeout_s": float(_env("INIT_TIMEOUT", str(cls.init_timeout_s))),
+            "freeze_idle_ms": _optional_ms(_env("FREEZE_IDLE_MS", ""), cls.freeze_idle_ms),
             "account_concurrency": int(_env("ACCOUNT_CONCURRENCY", str(cls.account_concurrency))),
             "scale_limit": int(_env("SCALE_LIMIT", str(cls.scale_limit))),
             "scale_window_s": float(_env("SCALE_WINDOW", str(cls.scale_window_s))),
@@ -84,6 +117,11 @@ class Settings:
             "async_backoff_s": _floats(_env("ASYNC_BACKOFF", ""), cls.async_backoff_s),
             "async_concurrency": int(_env("ASYNC_CONCURRENCY", str(cls.async_concurrency))),
             "async_claim_lease_s": float(_env("ASYNC_CLAIM_LEASE", str(cls.async_claim_lease_s))),
+            "log_limit_bytes": int(_env("LOG_LIMIT_BYTES", str(cls.log_limit_bytes))),
+            "log_retention_days": int(_env("LOG_RETENTION_DAYS", str(cls.log_retention_days))),
+            "code_gc_grace_s": float(_env("CODE_GC_GRACE", str(cls.code_gc_grace_s))),
+            "code_gc_interval_s": float(_env("CODE_GC_INTERVAL", str(cls.code_gc_interval_s))),
+            "fd_reserve": int(_env("FD_RESERVE", str(cls.fd_reserve))),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -317,12 +317,15 @@ class FunctionService:
             )
         except Exception as exc:  # a broken archive must not crash the server
             log.exception("preparing code for %s failed", name)
+            # The caller sees why, but not the server's paths (an OSError's text names the
+            # extraction directory under the data dir); the log above has the whole error.
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             done = config.replace(
                 state="Failed" if config.state == "Pending" else config.state,
-                state_reason=f"Could not prepare the deployment package: {exc}",
+                state_reason=f"Could not prepare the deployment package: {why}",
                 state_reason_code="InvalidZipFileException",
                 last_update_status="Failed",
-                last_update_status_reason=f"Could not prepare the deployment package: {exc}",
+                last_update_status_reason=f"Could not prepare the deployment package: {why}",
                 last_update_status_reason_code="InvalidZipFileException",
             )
         # The state change is not a new revision the caller can observe racing with:

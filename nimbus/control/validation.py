@@ -7,11 +7,13 @@ import binascii
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from nimbus.control import archive_rules
 from nimbus.errors import InvalidParameterValueError, RequestEntityTooLargeError, ValidationError
 from nimbus.model.arn import NAME_RE
 from nimbus.model.function import RESERVED_ENV
@@ -216,19 +218,51 @@ def zip_file(value: Any) -> CheckedZip:
             f"Zipped size must be smaller than {MAX_ZIP_BYTES} bytes for a direct upload; "
             f"this one is {len(data)} bytes."
         )
+    entries = archive_rules.central_directory_entries(data)
+    if entries is not None and entries > archive_rules.MAX_ENTRIES:
+        raise InvalidParameterValueError(_too_many_entries())
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
+            if len(infos) > archive_rules.MAX_ENTRIES:
+                raise InvalidParameterValueError(_too_many_entries())
+            unzipped = _unzipped_size(infos)
+            # Only now, with the declared sizes bounded, is inflating everything affordable.
             bad = archive.testzip()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise InvalidParameterValueError(_UNZIP_FAILED) from exc
+    except (zlib.error, NotImplementedError, RuntimeError) as exc:
+        # A broken deflate stream, an unsupported compression method, an encrypted entry.
         raise InvalidParameterValueError(
-            "Could not unzip uploaded file. Please check your file, then try to upload again."
+            f"Could not unzip uploaded file: {exc}. Please check your file, then try to "
+            "upload again."
         ) from exc
     if bad is not None:
         raise InvalidParameterValueError(
             f"Could not unzip uploaded file: entry '{bad}' is corrupt. Please check your file, "
             "then try to upload again."
         )
+    problem = archive_rules.layout_problem((info.filename, info.is_dir()) for info in infos)
+    if problem is not None:
+        raise InvalidParameterValueError(
+            f"Could not unzip uploaded file: {problem}. Please check your file, then try to "
+            "upload again."
+        )
+    return CheckedZip(data=data, unzipped_size=unzipped)
+
+
+_UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+
+
+def _too_many_entries() -> str:
+    return (
+        f"Could not unzip uploaded file: it holds more than {archive_rules.MAX_ENTRIES} "
+        "entries. Please check your file, then try to upload again."
+    )
+
+
+def _unzipped_size(infos: Sequence[zipfile.ZipInfo]) -> int:
+    """The declared unzipped size, within AWS's limit, of an archive that holds files."""
     if not any(not info.is_dir() for info in infos):
         raise InvalidParameterValueError(
             "Uploaded file must be a non-empty zip: this archive holds no files."
@@ -238,4 +272,4 @@ def zip_file(value: Any) -> CheckedZip:
         raise InvalidParameterValueError(
             f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
         )
-    return CheckedZip(data=data, unzipped_size=unzipped)
+    return unzipped

@@ -9,7 +9,6 @@ from starlette.routing import BaseRoute, Route
 from nimbus.control import validation
 from nimbus.control.concurrency import ConcurrencyService
 from nimbus.frontend import params
-from nimbus.frontend.body import parse_json_object
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import Arns
 
@@ -28,7 +27,7 @@ class ConcurrencyApi:
 
     async def put(self, request: Request) -> Response:
         name = params.function_name(self._arns, request)
-        body = parse_json_object(await request.body())
+        body = await params.json_body(request)
         reserved = validation.int_in_range(
             body.get("ReservedConcurrentExecutions"), "ReservedConcurrentExecutions", 0, 1_000_000
         )

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 from typing import Final, Literal
-from xml.sax.saxutils import escape
 
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from nimbus.errors import NimbusError, QueryProtocolError
+from nimbus.dataplane.placement import out_of_descriptors
+from nimbus.errors import NimbusError, QueryProtocolError, TooManyRequestsError
 from nimbus.frontend import request_ids
+from nimbus.frontend.xml_text import xml_text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ def render_error(request: Request, exc: Exception) -> Response:
 
 
 def _render(request: Request, exc: Exception) -> Response:
+    if out_of_descriptors(exc):
+        # Short of file descriptors anywhere (a blob, a socket): a throttle to retry, not a
+        # 500 (issue 11, leak 6).
+        exc = TooManyRequestsError("Rate Exceeded.", retryAfterSeconds=1)
     if isinstance(exc, NimbusError):
         protocol = request.scope.get(PROTOCOL_KEY, "rest-json")
         if protocol == "sqs-json":
@@ -124,8 +129,8 @@ def sqs_json_error(error: NimbusError) -> Response:
 def query_xml_error(error: NimbusError, request_id: str) -> Response:
     code, fault = _query_code(error)
     body = (
-        f"<ErrorResponse><Error><Type>{fault}</Type><Code>{escape(code)}</Code>"
-        f"<Message>{escape(error.message)}</Message></Error>"
+        f"<ErrorResponse><Error><Type>{fault}</Type><Code>{xml_text(code)}</Code>"
+        f"<Message>{xml_text(error.message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return Response(body, status_code=error.status, media_type="text/xml")

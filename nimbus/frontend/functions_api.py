@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -15,7 +16,6 @@ from nimbus.control.resolver import AliasName, Latest, Version, classify
 from nimbus.control.versions import VersionService
 from nimbus.errors import InvalidParameterValueError, ResourceNotFoundError
 from nimbus.frontend import params, wire
-from nimbus.frontend.body import parse_json_object
 from nimbus.frontend.ports import ConcurrencyLimits, ConfigResolver
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import Arns, merge_qualifier, parse_function_ref, parse_tagged_function
@@ -24,6 +24,7 @@ from nimbus.store.blobs import BlobStore
 
 PREFIX = "/2015-03-31/functions"
 TOTAL_CODE_SIZE = 80_530_636_800  # 75 GB, AWS's default account quota
+BLOB_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 async def _checked_zip(zip_b64: Any) -> validation.CheckedZip:
@@ -249,7 +250,7 @@ class FunctionsApi:
 
     async def tag_resource(self, request: Request) -> Response:
         name = self._resource_name(request)
-        body = parse_json_object(await request.body())
+        body = await params.json_body(request)
         await self._functions.tag(name, validation.tags(body.get("Tags")))
         return Response(status_code=204)
 
@@ -281,7 +282,9 @@ class FunctionsApi:
 
     async def download_code(self, request: Request) -> Response:
         key = request.path_params["key"]
-        if not key.isalnum() or not self._blobs.exists(key):
+        # Only a key GetFunction hands out (a hex sha256) reaches the disk: a longer name is an
+        # OSError (ENAMETOOLONG), not a missing blob.
+        if not BLOB_KEY.fullmatch(key) or not self._blobs.exists(key):
             raise ResourceNotFoundError(f"No code blob {key}.")
         return Response(
             self._blobs.read(key),

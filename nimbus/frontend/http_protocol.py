@@ -13,11 +13,19 @@ Gateway's documented quota is 10,240 bytes for the request line and headers toge
 forward at most 200 headers (https://docs.aws.amazon.com/waf/latest/APIReference/
 API_HeaderOrder.html). A head beyond either is answered 431 and the connection closed, before
 any of it reaches the application.
+
+The server keeps a reserve of file descriptors below its RLIMIT_NOFILE for what cold starts
+need (pipes, sockets, cgroup files): once a newly accepted connection's descriptor is within
+the reserve of the limit, that connection is answered 429 TooManyRequestsException (Lambda's
+throttle, which SDKs retry with back-off) and closed, instead of serving it and letting the
+next cold start fail. Checking costs nothing: the kernel hands out the lowest free descriptor,
+so a descriptor numbered N means N others are open already.
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import uuid
 from typing import Any, Final
 
@@ -25,6 +33,28 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 MAX_HEAD_BYTES: Final = 10_240  # request line + header names and values
 MAX_HEADERS: Final = 200
+RETRY_AFTER_S: Final = 1
+# Connections accepted while short stay only to be answered 429: at most this many at once,
+# each at most REFUSAL_WAIT_S for its request; beyond, they are closed unanswered, so that
+# refusing never eats the reserve it protects.
+MAX_REFUSALS: Final = 16
+REFUSAL_WAIT_S: Final = 1.0
+
+
+class Refusals:
+    """How many connections are waiting to be answered 429 (one count per server)."""
+
+    def __init__(self) -> None:
+        self.open = 0
+
+
+def descriptor_ceiling(soft_limit: int, reserve: int) -> int | None:
+    """The highest descriptor number a connection may have, keeping ``reserve`` below the
+    soft RLIMIT_NOFILE (pure); None when there is no limit. The reserve is at most a quarter
+    of the limit, so a low limit still leaves room to serve."""
+    if soft_limit == resource.RLIM_INFINITY or soft_limit <= 0:
+        return None
+    return soft_limit - 1 - min(max(reserve, 0), soft_limit // 4)
 
 
 class HeadTooLarge(Exception):
@@ -71,14 +101,48 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     _heads_begun = 0  # to tell a read that ends one head and starts another
     _pending = 0  # raw bytes of a header still arriving, not yet delivered to uvicorn
     _refusal: str | None = None
+    _short = False  # accepted while the server is short of descriptors: answered 429
+    _short_timer: asyncio.TimerHandle | None = None
+    # Set by with_fd_reserve() on a subclass; None: no check.
+    fd_ceiling: int | None = None
+    refusals = Refusals()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+        ceiling = self.fd_ceiling
+        if ceiling is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.fileno() > ceiling:
+                self._refuse_short(transport)
+
+    def _refuse_short(self, transport: asyncio.Transport) -> None:
+        refusals = self.refusals
+        if refusals.open >= MAX_REFUSALS:
+            transport.abort()
+            return
+        refusals.open += 1
+        self._short = True
+        self._short_timer = self.loop.call_later(REFUSAL_WAIT_S, transport.abort)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._short:
+            self._short = False
+            self.refusals.open -= 1
+            if self._short_timer is not None:
+                self._short_timer.cancel()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refusal is not None:
             return  # answered and closing: nothing more is read
+        if self._short:
+            # What the client sent is read (so closing sends no reset), never parsed.
+            self._refusal = "Rate exceeded."
+            if self._short_timer is not None:
+                self._short_timer.cancel()
+            self._throttle()
+            return
         continuing = self._in_head
         if not continuing:
             super().data_received(data)
@@ -145,13 +209,42 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._refusal = message
         self._write_and_close(431, message)
 
-    def _write_and_close(self, status: int, message: str) -> None:
-        body = ('{"message":"' + message.replace('"', "'") + '"}').encode()
+    def _throttle(self) -> None:
+        """Lambda's throttle, in its restJson error shape (botocore reads the code from
+        X-Amzn-ErrorType, JSON protocols from __type), with its modelled Retry-After."""
+        self._write_and_close(
+            429,
+            "Rate exceeded.",
+            extra=(
+                b"x-amzn-errortype: TooManyRequestsException\r\n"
+                b"retry-after: " + str(RETRY_AFTER_S).encode() + b"\r\n"
+            ),
+            body=(
+                b'{"Type":"User","message":"Rate exceeded.",'
+                b'"__type":"TooManyRequestsException",'
+                b'"retryAfterSeconds":"' + str(RETRY_AFTER_S).encode() + b'"}'
+            ),
+        )
+
+    def _write_and_close(
+        self, status: int, message: str, *, extra: bytes = b"", body: bytes = b""
+    ) -> None:
+        if not body:
+            # Refused before routing (400: unparseable; 431: head too large), so which API the
+            # request was for is unknown: the error is named for restJson (header) and the
+            # JSON protocols (__type) alike, as Lambda's InvalidRequestContentException ("a
+            # request header is invalid") — an SDK reads it as a modelled error, not a bare 4xx.
+            extra += b"x-amzn-errortype: InvalidRequestContentException\r\n"
+            text = message.replace('"', "'")
+            body = (
+                '{"Type":"User","message":"' + text + '","__type":"InvalidRequestContentException"}'
+            ).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head.extend([name, b": ", value, b"\r\n"])
         head.extend(
             [
+                extra,
                 b"content-type: application/json\r\n",
                 b"content-length: " + str(len(body)).encode() + b"\r\n",
                 b"x-amzn-requestid: " + str(uuid.uuid4()).encode() + b"\r\n",
@@ -161,3 +254,15 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.write(b"".join(head))
         self.transport.close()
+
+
+def with_fd_reserve(reserve: int) -> type[CoalescingHttpToolsProtocol]:
+    """The protocol class that keeps ``reserve`` descriptors free below this process's soft
+    RLIMIT_NOFILE (read now, when the server starts)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = descriptor_ceiling(soft, reserve)
+    return type(
+        "ReservingHttpToolsProtocol",
+        (CoalescingHttpToolsProtocol,),
+        {"fd_ceiling": ceiling, "refusals": Refusals()},
+    )

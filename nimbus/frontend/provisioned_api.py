@@ -12,7 +12,6 @@ from nimbus.control import validation
 from nimbus.dataplane.provisioned import ProvisionedService, ProvisionedView
 from nimbus.errors import InvalidParameterValueError
 from nimbus.frontend import params
-from nimbus.frontend.body import parse_json_object
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import QUALIFIER_RE, Arns, merge_qualifier
 
@@ -57,7 +56,7 @@ class ProvisionedApi:
 
     async def put(self, request: Request) -> Response:
         name, qualifier = self._target(request, qualified=True)
-        body = parse_json_object(await request.body())
+        body = await params.json_body(request)
         requested = validation.int_in_range(
             body.get("ProvisionedConcurrentExecutions"),
             "ProvisionedConcurrentExecutions",

@@ -4,10 +4,11 @@ with ``Action=...``, XML answers)."""
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Awaitable, Callable, Mapping
-from xml.sax.saxutils import escape
 
 from nimbus.errors import InvalidActionError, SnsInvalidParameterError
+from nimbus.frontend.xml_text import xml_text
 from nimbus.model.queue import MessageAttribute
 from nimbus.queues.topics import TopicService
 
@@ -36,11 +37,23 @@ def _map(form: Form, prefix: str) -> dict[str, str]:
 def _message_attributes(form: Form) -> dict[str, MessageAttribute]:
     attributes = {}
     for entry in _entries(form, "MessageAttributes").values():
+        name = entry.get("Name")
+        if not name:
+            raise SnsInvalidParameterError(
+                "Invalid parameter: MessageAttributes Reason: an attribute has no Name"
+            )
         binary = entry.get("Value.BinaryValue")
-        attributes[entry["Name"]] = MessageAttribute(
+        try:
+            decoded = None if binary is None else base64.b64decode(binary, validate=True)
+        except binascii.Error as exc:
+            raise SnsInvalidParameterError(
+                f"Invalid parameter: MessageAttributes Reason: the binary value of {name} is "
+                "not base64"
+            ) from exc
+        attributes[name] = MessageAttribute(
             data_type=entry.get("Value.DataType", "String"),
             string_value=entry.get("Value.StringValue"),
-            binary_value=None if binary is None else base64.b64decode(binary),
+            binary_value=decoded,
         )
     return attributes
 
@@ -53,7 +66,7 @@ def _required(form: Form, name: str) -> str:
 
 
 def _tag(name: str, value: str) -> str:
-    return f"<{name}>{escape(value)}</{name}>"
+    return f"<{name}>{xml_text(value)}</{name}>"
 
 
 async def create_topic(topics: TopicService, form: Form) -> str:

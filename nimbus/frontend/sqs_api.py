@@ -34,19 +34,64 @@ MAX_BATCH = 10
 
 
 def _queue(service: QueueService, params: Params) -> str:
-    url = params.get("QueueUrl")
+    url = _string(params, "QueueUrl")
     if not url:
         raise SqsMissingParameterError("The request must contain the parameter QueueUrl.")
-    return service.name_from_url(str(url))
+    return service.name_from_url(url)
+
+
+# The JSON protocol's input is typed by the model (botocore's sqs service-2.json): a member of
+# another JSON type is refused as SQS refuses it, before anything uses it as its type.
+
+
+def _invalid(name: str) -> SqsInvalidParameterError:
+    return SqsInvalidParameterError(f"Value for parameter {name} is invalid: wrong type.")
+
+
+def _string(params: Params, name: str) -> str | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(name)
+    return value
+
+
+def _object(params: Params, name: str) -> dict[str, Any]:
+    """A map or structure member ({} when absent)."""
+    value = params.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _invalid(name)
+    return value
+
+
+def _string_map(params: Params, name: str) -> dict[str, str]:
+    """A map of strings (queue attributes, tags)."""
+    value = _object(params, name)
+    if not all(isinstance(v, str) for v in value.values()):
+        raise _invalid(name)
+    return value
+
+
+def _strings(params: Params, name: str) -> list[str]:
+    """A list of strings ([] when absent)."""
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid(name)
+    return value
 
 
 def _int(params: Params, name: str) -> int | None:
     value = params.get(name)
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _invalid(name)
     try:
         return int(value)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise SqsInvalidParameterError(f"Value {value} for parameter {name} is invalid.") from exc
 
 
@@ -57,17 +102,19 @@ def _message_attributes(raw: Any) -> dict[str, MessageAttribute]:
         raise SqsInvalidParameterError("Number of message attributes cannot exceed 10.")
     attributes = {}
     for name, value in raw.items():
+        if not isinstance(value, dict):
+            raise _invalid(f"MessageAttributes.{name}")
         data_type = str(value.get("DataType", ""))
         if data_type.split(".")[0] not in ("String", "Number", "Binary"):
             raise SqsInvalidParameterError(
                 f"The type of message (user) attribute '{name}' is invalid."
             )
-        binary = value.get("BinaryValue")
+        binary = _string(value, "BinaryValue")
         try:
             decoded = None if binary is None else base64.b64decode(binary)
         except (binascii.Error, ValueError) as exc:
             raise SqsInvalidParameterError(f"Invalid binary value of attribute {name}.") from exc
-        if binary is None and value.get("StringValue") is None:
+        if binary is None and _string(value, "StringValue") is None:
             raise SqsInvalidParameterError(
                 f"The message attribute '{name}' must contain non-empty message attribute value."
             )
@@ -91,6 +138,8 @@ def _render_attributes(attributes: Mapping[str, MessageAttribute]) -> dict[str, 
 
 def _entries(params: Params) -> Sequence[Params]:
     entries = params.get("Entries") or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise _invalid("Entries")
     if not entries:
         raise EmptyBatchRequestError("There should be at least one entry in the request.")
     if len(entries) > MAX_BATCH:
@@ -119,7 +168,7 @@ def _failed(entry_id: str, failure: BatchFailure) -> dict[str, Any]:
 
 
 def _send_request(params: Params) -> SendRequest:
-    body = params.get("MessageBody")
+    body = _string(params, "MessageBody")
     if body is None or body == "":
         raise SqsMissingParameterError("The request must contain the parameter MessageBody.")
     return SendRequest(
@@ -151,13 +200,13 @@ def _message(message: ReceivedMessage, params: Params) -> dict[str, Any]:
         "Body": message.body,
     }
     system_names = [
-        *(params.get("AttributeNames") or ()),
-        *(params.get("MessageSystemAttributeNames") or ()),
+        *_strings(params, "AttributeNames"),
+        *_strings(params, "MessageSystemAttributeNames"),
     ]
     system = {k: v for k, v in message.system_attributes.items() if _wanted(system_names, k)}
     if system:
         out["Attributes"] = system
-    names = list(params.get("MessageAttributeNames") or ())
+    names = _strings(params, "MessageAttributeNames")
     chosen = {k: v for k, v in message.attributes.items() if _wanted(names, k)}
     if chosen:
         out["MessageAttributes"] = _render_attributes(chosen)
@@ -169,16 +218,16 @@ def _message(message: ReceivedMessage, params: Params) -> dict[str, Any]:
 
 
 async def create_queue(service: QueueService, params: Params) -> dict[str, Any]:
-    name = params.get("QueueName")
+    name = _string(params, "QueueName")
     if not name:
         raise SqsMissingParameterError("The request must contain the parameter QueueName.")
-    attributes = {k: str(v) for k, v in (params.get("Attributes") or {}).items()}
-    url = await service.create_queue(str(name), attributes, params.get("tags") or {})
+    attributes = _string_map(params, "Attributes")
+    url = await service.create_queue(name, attributes, _string_map(params, "tags"))
     return {"QueueUrl": url}
 
 
 async def get_queue_url(service: QueueService, params: Params) -> dict[str, Any]:
-    return {"QueueUrl": service.get_queue_url(str(params.get("QueueName", "")))}
+    return {"QueueUrl": service.get_queue_url(_string(params, "QueueName") or "")}
 
 
 async def list_queues(service: QueueService, params: Params) -> dict[str, Any]:
@@ -186,9 +235,9 @@ async def list_queues(service: QueueService, params: Params) -> dict[str, Any]:
     if max_results is not None and not 1 <= max_results <= 1000:
         raise SqsInvalidParameterError("MaxResults must be between 1 and 1000.")
     urls, token = service.list_queues(
-        str(params.get("QueueNamePrefix") or ""),
+        _string(params, "QueueNamePrefix") or "",
         max_results=max_results,
-        next_token=params.get("NextToken"),
+        next_token=_string(params, "NextToken"),
     )
     out: dict[str, Any] = {"QueueUrls": urls} if urls else {}
     if token:
@@ -207,13 +256,13 @@ async def purge_queue(service: QueueService, params: Params) -> dict[str, Any]:
 
 
 async def get_queue_attributes(service: QueueService, params: Params) -> dict[str, Any]:
-    names = list(params.get("AttributeNames") or ())
+    names = _strings(params, "AttributeNames")
     attributes = service.get_attributes(_queue(service, params), names)
     return {"Attributes": attributes} if attributes else {}
 
 
 async def set_queue_attributes(service: QueueService, params: Params) -> dict[str, Any]:
-    attributes = {k: str(v) for k, v in (params.get("Attributes") or {}).items()}
+    attributes = _string_map(params, "Attributes")
     await service.set_attributes(_queue(service, params), attributes)
     return {}
 
@@ -245,6 +294,8 @@ async def send_message_batch(service: QueueService, params: Params) -> dict[str,
 
 async def receive_message(service: QueueService, params: Params) -> dict[str, Any]:
     name = _queue(service, params)
+    for names in ("AttributeNames", "MessageSystemAttributeNames", "MessageAttributeNames"):
+        _strings(params, names)  # checked before a message is taken, not only if one is
     messages = await service.receive(
         name,
         max_messages=_int(params, "MaxNumberOfMessages") or 1,
@@ -256,7 +307,7 @@ async def receive_message(service: QueueService, params: Params) -> dict[str, An
 
 async def delete_message(service: QueueService, params: Params) -> dict[str, Any]:
     name = _queue(service, params)
-    [failure] = await service.delete(name, [str(params.get("ReceiptHandle", ""))])
+    [failure] = await service.delete(name, [_string(params, "ReceiptHandle") or ""])
     if failure is not None:
         raise ReceiptHandleIsInvalidError(failure.message)
     return {}
@@ -265,7 +316,7 @@ async def delete_message(service: QueueService, params: Params) -> dict[str, Any
 async def delete_message_batch(service: QueueService, params: Params) -> dict[str, Any]:
     name = _queue(service, params)
     entries = _entries(params)
-    results = await service.delete(name, [str(e.get("ReceiptHandle", "")) for e in entries])
+    results = await service.delete(name, [_string(e, "ReceiptHandle") or "" for e in entries])
     return _batch_result(entries, results)
 
 
@@ -275,7 +326,7 @@ async def change_message_visibility(service: QueueService, params: Params) -> di
     if timeout is None:
         raise SqsMissingParameterError("The request must contain the parameter VisibilityTimeout.")
     [failure] = await service.change_visibility(
-        name, [(str(params.get("ReceiptHandle", "")), timeout)]
+        name, [(_string(params, "ReceiptHandle") or "", timeout)]
     )
     if failure is not None:
         raise _error_of(failure)
@@ -287,7 +338,7 @@ async def change_message_visibility_batch(service: QueueService, params: Params)
     entries = _entries(params)
     results = await service.change_visibility(
         name,
-        [(str(e.get("ReceiptHandle", "")), _int(e, "VisibilityTimeout") or 0) for e in entries],
+        [(_string(e, "ReceiptHandle") or "", _int(e, "VisibilityTimeout") or 0) for e in entries],
     )
     return _batch_result(entries, results)
 

@@ -15,6 +15,7 @@ from nimbus.dataplane.placement import HostSlot, Placement
 from nimbus.observability.logs import LogStore
 from nimbus.runtimes import discovery, probe
 from nimbus.worker.host import LocalWorkerHost
+from nimbus.worker.sandbox import network_policy
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,18 @@ def default_host_memory_mb() -> int:
     the server. Set NIMBUS_HOST_MEMORY_MB for a strict budget."""
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return max(1024, 4 * pages // (1024 * 1024))
+
+
+def network_options(settings: Settings) -> network_policy.NetworkOptions | None:
+    """The function network settings; None for ``host``. Raises ValueError for a bad
+    NIMBUS_FUNCTION_NETWORK or NIMBUS_FUNCTION_HOST_PORTS."""
+    mode = network_policy.parse_mode(settings.function_network)
+    ports = network_policy.parse_host_ports(settings.function_host_ports)
+    if mode == network_policy.HOST:
+        return None
+    return network_policy.NetworkOptions(
+        api_host=settings.host, api_port=settings.port, host_ports=ports
+    )
 
 
 async def open_placement(
@@ -47,7 +60,10 @@ async def open_placement(
         isolation=settings.isolation,
         cpu_limit=settings.cpu_limit,
         init_timeout_s=settings.init_timeout_s,
+        log_limit_bytes=settings.log_limit_bytes,
+        freeze_idle_ms=settings.freeze_idle_ms,
         runtimes=runtimes,
+        network=network_options(settings),
     )
     await host.start()
     placement = Placement(

@@ -1,5 +1,6 @@
 """Stage 1: the store — database (migrated to the current schema), blobs, the group-commit
-writer and the log store. Everything later reads and writes through these."""
+writer and the log store. Everything later reads and writes through these. Two periodic
+tasks keep the disk bounded: log retention and the collection of unreferenced code blobs."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nimbus.clock import Clock
 from nimbus.config import Settings
+from nimbus.observability.log_retention import FixedRetention, LogRetention
 from nimbus.observability.logs import LogStore
+from nimbus.store.blob_gc import BlobGc
 from nimbus.store.blobs import BlobStore
 from nimbus.store.database import database_url, open_engine
 from nimbus.store.group_commit import GroupCommit
@@ -21,9 +25,11 @@ class StoreParts:
     blobs: BlobStore
     commit: GroupCommit  # acknowledged writes of queues, topics and async events
     logs: LogStore
+    retention: LogRetention
+    blob_gc: BlobGc
 
 
-async def open_store(settings: Settings, stack: AsyncExitStack) -> StoreParts:
+async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock) -> StoreParts:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = await open_engine(database_url(settings.store, settings.data_dir))
     stack.push_async_callback(engine.dispose)
@@ -33,6 +39,24 @@ async def open_store(settings: Settings, stack: AsyncExitStack) -> StoreParts:
     commit = GroupCommit(engine)
     commit.start()
     stack.push_async_callback(commit.close)
+    blobs = BlobStore(settings.data_dir / "code")
+    retention = LogRetention(engine, FixedRetention(days=settings.log_retention_days), clock)
+    retention.start()
+    stack.push_async_callback(retention.close)
+    blob_gc = BlobGc(
+        engine,
+        blobs,
+        clock,
+        grace_s=settings.code_gc_grace_s,
+        interval_s=settings.code_gc_interval_s,
+    )
+    blob_gc.start()
+    stack.push_async_callback(blob_gc.close)
     return StoreParts(
-        engine=engine, blobs=BlobStore(settings.data_dir / "code"), commit=commit, logs=logs
+        engine=engine,
+        blobs=blobs,
+        commit=commit,
+        logs=logs,
+        retention=retention,
+        blob_gc=blob_gc,
     )

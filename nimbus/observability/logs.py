@@ -19,7 +19,10 @@ from nimbus.store.schema import log_events
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.1
-MAX_BUFFER = 100_000  # beyond this, drop the oldest rather than grow without bound
+# Beyond either, drop the oldest rather than grow without bound: events are up to 256 KB
+# each, so a count alone would let the buffer hold gigabytes while the database is slow.
+MAX_BUFFER = 100_000
+MAX_BUFFER_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +40,7 @@ class LogStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._buffer: list[LogEvent] = []
+        self._buffered_bytes = 0  # characters of the buffered messages
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -45,16 +49,27 @@ class LogStore:
 
     def emit(self, events: Sequence[LogEvent]) -> None:
         self._buffer.extend(events)
-        if len(self._buffer) > MAX_BUFFER:
-            dropped = len(self._buffer) - MAX_BUFFER
-            del self._buffer[:dropped]
-            log.warning("log buffer full: dropped %d events", dropped)
+        self._buffered_bytes += sum(len(e.message) for e in events)
+        if len(self._buffer) > MAX_BUFFER or self._buffered_bytes > MAX_BUFFER_BYTES:
+            self._drop_oldest()
         self._wake.set()
+
+    def _drop_oldest(self) -> None:
+        dropped = max(0, len(self._buffer) - MAX_BUFFER)
+        excess = self._buffered_bytes - MAX_BUFFER_BYTES
+        freed = sum(len(e.message) for e in self._buffer[:dropped])
+        while freed < excess and dropped < len(self._buffer):
+            freed += len(self._buffer[dropped].message)
+            dropped += 1
+        del self._buffer[:dropped]
+        self._buffered_bytes -= freed
+        log.warning("log buffer full: dropped %d events", dropped)
 
     async def flush(self) -> None:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        self._buffered_bytes = 0
         rows = [(e.group, e.stream, e.timestamp_ms, e.message) for e in batch]
         async with self._engine.begin() as conn:
             await conn.run_sync(_insert_rows, rows)

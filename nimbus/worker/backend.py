@@ -13,6 +13,7 @@ the Runtime API for that identity, then ``Sandbox.spawn`` starts the runtime aga
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,16 @@ class SandboxHandle(Protocol):
         """Init has succeeded: apply the limits that would slow Init down (CPU weight or
         quota). Never raises."""
 
+    def freeze(self) -> bool:
+        """Stop every process of the sandbox until ``thaw``: an idle environment does not
+        run between invocations, as AWS freezes it. True when it is (or already was)
+        frozen; False when this sandbox cannot be frozen (no cgroup freezer, e.g. process
+        isolation) or has exited, and nothing happened. Cheap, never raises; ``kill``
+        works on a frozen sandbox."""
+
+    def thaw(self) -> None:
+        """Let a frozen sandbox run again; nothing when it is not frozen. Never raises."""
+
 
 class Sandbox(Protocol):
     """A reserved sandbox: its identity and resources, and at most one runtime in it."""
@@ -79,7 +90,13 @@ class Sandbox(Protocol):
     @property
     def peer_uid(self) -> int | None:
         """The uid the runtime connects to the Runtime API from, which the Runtime API then
-        requires; None when the runtime runs as the host's own user (nothing to check)."""
+        requires; None when the runtime runs as the host's own user (nothing to check), or
+        when only the runtime can reach its Runtime API anyway (``runtime_api_socket``)."""
+
+    def runtime_api_socket(self) -> socket.socket | None:
+        """A listening socket for this sandbox's Runtime API that only its runtime can
+        connect to (127.0.0.1:9001 inside its own network namespace, as on AWS); None: the
+        host binds one on its own loopback. Raises OSError when it cannot be made."""
 
     async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> SandboxHandle:
         """Start the runtime. Called at most once. The caller keeps (and closes) its copy of

@@ -4,6 +4,10 @@ lifecycle. Invocations run one at a time, as on Lambda.
 An on-demand environment whose Init failed or overran keeps its identity but not its runtime:
 its first invoke builds a fresh sandbox and runs Init again within the function's timeout (a
 "suppressed init", ``worker.init_phase``), as AWS does.
+
+An idle environment is frozen, as AWS freezes it between invocations: once it has been
+READY for ``freeze_after_s`` (after Init or an invocation; never during Init) its sandbox is
+stopped until the next invocation thaws it (``worker.idle_freeze``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from nimbus.model.invocation import (
 from nimbus.worker import log_format
 from nimbus.worker.backend import Sandbox, SandboxHandle
 from nimbus.worker.environment_state import EnvState, can_move, next_state
-from nimbus.worker.log_pipe import LogPipe
+from nimbus.worker.idle_freeze import IdleFreeze
+from nimbus.worker.log_pipe import DEFAULT_LIMIT_BYTES, LogPipe
 from nimbus.worker.outcome import (
     Exited,
     InitFailed,
@@ -61,9 +66,11 @@ class LocalEnvironment:
         sandbox: Sandbox,
         forget: Callable[[LocalEnvironment], None],
         retry_init: RetryInit | None = None,
+        freeze_after_s: float | None = None,
     ) -> None:
         """``retry_init`` is how a failed Init is run again in the first invoke; None when it
-        is not (provisioned concurrency): that invoke then only reports the failure."""
+        is not (provisioned concurrency): that invoke then only reports the failure.
+        ``freeze_after_s``: how long the environment idles before it is frozen; None: never."""
         self._id = env_id
         self._spec = spec
         self.api = api
@@ -85,6 +92,7 @@ class LocalEnvironment:
         self._init_lines: list[str] = []  # shown in the tail of an invoke that reports Init
         self._outcome: asyncio.Future[Outcome] | None = None
         self._destroying: asyncio.Task[None] | None = None
+        self._freezer = IdleFreeze(freeze_after_s)
 
     @property
     def id(self) -> str:
@@ -119,8 +127,8 @@ class LocalEnvironment:
 
     # -- logs -----------------------------------------------------------------------------
 
-    def attach_log_pipe(self, fd: int) -> None:
-        self._pipe = LogPipe(fd, self._lines)
+    def attach_log_pipe(self, fd: int, *, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
+        self._pipe = LogPipe(fd, self._lines, limit_bytes=limit_bytes)
 
     def _lines(self, lines: list[str], *, tail: bool = True) -> None:
         now_ms = int(self._clock.now() * 1000)
@@ -166,6 +174,7 @@ class LocalEnvironment:
         if handle is not self._handle:
             return  # a runtime this environment has already replaced
         self.exit_status = status
+        self._freezer.cancel()
         if self._outcome is not None and not self._outcome.done():
             self._outcome.set_result(Exited(status=status))
         idle = self.state is EnvState.READY or (
@@ -180,6 +189,10 @@ class LocalEnvironment:
         if self._handle is not None:
             self._handle.initialized()
         self.move(EnvState.READY)
+        self._freezer.idle(self._handle, self._ready)
+
+    def _ready(self) -> bool:
+        return self.state is EnvState.READY
 
     def init_failed(self, failure: InitFailed, duration_ms: float) -> None:
         """Init ended in ``failure``: write INIT_REPORT and keep the failure for the first
@@ -213,6 +226,7 @@ class LocalEnvironment:
             raise RuntimeError(f"environment {self._id} is not alive")
         loop = asyncio.get_running_loop()
         self.move(EnvState.BUSY)
+        self._freezer.wake(self._handle)
         try:
             return await self._invoke_busy(request, loop)
         except BaseException:
@@ -231,6 +245,8 @@ class LocalEnvironment:
         rid = request.request_id
         self._capture = [] if request.tail_logs else None
         self.drain_logs()  # anything written while idle belongs before START
+        if self._pipe is not None:
+            self._pipe.new_period()  # each invocation has its own log budget (log_pipe)
         if self._capture is not None and self.init_failure is not None:
             # The invoke reports the failed Init, so its output is in this tail, as on AWS.
             self._capture.extend(self._init_lines)
@@ -286,6 +302,7 @@ class LocalEnvironment:
             self._destroying = loop.create_task(self._teardown())
         else:
             self.move(EnvState.READY)
+            self._freezer.idle(self._handle, self._ready)
         return InvocationResult(
             payload=judged.payload,
             function_error=judged.function_error,
@@ -359,6 +376,7 @@ class LocalEnvironment:
             self._outcome = None
 
     def _kill_now(self) -> None:
+        self._freezer.cancel()
         if self._handle is not None:
             self._handle.kill()
 
@@ -383,6 +401,7 @@ class LocalEnvironment:
         self._forget(self)
 
     async def destroy(self) -> None:
+        self._freezer.cancel()  # the kill thaws a frozen sandbox where the kernel needs it
         if self.state is not EnvState.DEAD:
             self.move(EnvState.DEAD)
         if self._destroying is None:

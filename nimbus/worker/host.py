@@ -29,6 +29,7 @@ from nimbus.worker import init_phase, log_format
 from nimbus.worker.backend import Launch, MissingEntrypoint, Sandbox, SandboxBackend
 from nimbus.worker.environment import LocalEnvironment
 from nimbus.worker.environment_state import EnvState
+from nimbus.worker.log_pipe import DEFAULT_LIMIT_BYTES
 from nimbus.worker.native_code import NativeCode
 from nimbus.worker.outcome import Exited, FunctionFailed, InitFailed, InitOutcome, Ok, TimedOut
 from nimbus.worker.peer_uid import PeerUidLookup
@@ -40,6 +41,8 @@ from nimbus.worker.sandbox.cpu_policy import CpuLimit, parse_cpu_limit
 from nimbus.worker.sandbox.forker import Forker
 from nimbus.worker.sandbox.forker import find_boto as locate_boto
 from nimbus.worker.sandbox.namespaces_backend import NamespacesBackend
+from nimbus.worker.sandbox.network import FunctionNetwork
+from nimbus.worker.sandbox.network_policy import NetworkOptions
 from nimbus.worker.sandbox.process_backend import ProcessBackend
 from nimbus.worker.sandbox.uid_pool import UidPool
 from nimbus.worker.sandbox.zygote import close_fd
@@ -47,6 +50,9 @@ from nimbus.worker.sandbox.zygote import close_fd
 log = logging.getLogger(__name__)
 
 ISOLATION_LEVELS = ("auto", NAMESPACES, PROCESS)
+# How long an environment idles before it is frozen (see LocalEnvironment); measured in
+# the README: back-to-back invocations within it never pay a freeze and a thaw.
+FREEZE_IDLE_MS = 10.0
 
 
 def choose_isolation(requested: str, *, root: bool) -> str:
@@ -71,6 +77,7 @@ class BackendOptions:
     cpu_limit: CpuLimit
     warm_sandboxes: int
     runtimes: RuntimeTable | None = None  # None: just ``python`` and ``node``
+    network: NetworkOptions | None = None  # None: sandboxes share the host's network
 
 
 def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
@@ -91,6 +98,14 @@ def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
             pids_limit=options.pids_limit,
             cpu_limit=options.cpu_limit,
             warm_sandboxes=options.warm_sandboxes,
+            network=None
+            if options.network is None
+            else FunctionNetwork(
+                api_host=options.network.api_host,
+                api_port=options.network.api_port,
+                host_ports=options.network.host_ports,
+                pool_size=options.network.pool_size,
+            ),
         )
     return ProcessBackend(forker=forker, root_dir=options.root_dir)
 
@@ -113,12 +128,19 @@ class LocalWorkerHost:
         pids_limit: int = 1024,
         cpu_limit: str = CpuLimit.SHARES,
         init_timeout_s: float = 10.0,
+        log_limit_bytes: int = DEFAULT_LIMIT_BYTES,
         warm_sandboxes: int = 2,
         runtimes: RuntimeTable | None = None,
         backend: SandboxBackend | None = None,
+        network: NetworkOptions | None = None,
+        freeze_idle_ms: float | None = FREEZE_IDLE_MS,
     ) -> None:
         """The options after ``runtime_api_host`` configure the backend ``isolation`` picks;
-        ``backend``, if given, is used instead of it (and they are ignored)."""
+        ``backend``, if given, is used instead of it (and they are ignored).
+        ``freeze_idle_ms``: an environment idle this long is frozen until its next
+        invocation (``worker.environment``); None never freezes.
+        ``network``: give each namespaces sandbox its own network namespace
+        (``sandbox.network``); None shares the host's network (process isolation always)."""
         if isolation not in ISOLATION_LEVELS:
             raise ValueError(f"unknown isolation level {isolation!r}")
         self._sink = log_sink
@@ -126,6 +148,8 @@ class LocalWorkerHost:
         self._requested_isolation = isolation
         self._api_host = runtime_api_host
         self._init_timeout_s = init_timeout_s
+        self._log_limit_bytes = log_limit_bytes
+        self._freeze_after_s = None if freeze_idle_ms is None else max(0.0, freeze_idle_ms) / 1000
         self._layer_cache = data_dir / "layers"
         self._options = BackendOptions(
             root_dir=data_dir / "sandbox-root",
@@ -140,6 +164,7 @@ class LocalWorkerHost:
             cpu_limit=parse_cpu_limit(cpu_limit),
             warm_sandboxes=warm_sandboxes,
             runtimes=runtimes,
+            network=network,
         )
         self._given_backend = backend
         self._backend: SandboxBackend | None = None
@@ -204,6 +229,7 @@ class LocalWorkerHost:
             sandbox=sandbox,
             forget=self._forget,
             retry_init=self._retry_init if init_phase.retried_in_invoke(spec) else None,
+            freeze_after_s=self._freeze_after_s,
         )
         self._envs[env_id] = env
         try:
@@ -251,6 +277,7 @@ class LocalWorkerHost:
             expected_uid=sandbox.peer_uid,
             on_init=on_init,
             peers=self._peers,
+            listen=sandbox.runtime_api_socket,
         )
         return api, sandbox, init
 
@@ -283,7 +310,7 @@ class LocalWorkerHost:
         )
         read_fd, write_fd = os.pipe()
         try:
-            env.attach_log_pipe(read_fd)
+            env.attach_log_pipe(read_fd, limit_bytes=self._log_limit_bytes)
             await env.api.start()
             if first:
                 env.move(EnvState.INITIALIZING)

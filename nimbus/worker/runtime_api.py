@@ -7,6 +7,8 @@ is closed, so a runtime that reads to EOF (a bash ``/dev/tcp`` bootstrap, a mini
 sees its answer end. That includes a long-polled ``/next``, answered only when an invocation
 arrives.
 
+Parsing a connection's requests, and the bounds on every read, are ``runtime_connection``'s.
+
 Each environment gets its own listening socket. When the environment runs as its own uid,
 a connection is accepted only from a socket owned by that uid (looked up once per
 connection), so no environment can fetch or answer another's invocations.
@@ -15,18 +17,19 @@ connection), so no environment can fetch or answer another's invocations.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 from collections.abc import Callable
-from typing import cast
-
-import httptools
 
 from nimbus.model.invocation import InvocationRequest
 from nimbus.worker import peer_uid
 from nimbus.worker.log_format import MAX_RESPONSE_BYTES
 from nimbus.worker.outcome import FunctionFailed, Ok, ResponseTooLarge, RuntimeReply
+from nimbus.worker.runtime_connection import MAX_ERROR_BYTES, READ_TIMEOUT_S
+from nimbus.worker.runtime_connection import Connection as _Connection
+from nimbus.worker.runtime_connection import body_limit as body_limit  # re-exported
+from nimbus.worker.runtime_connection import error as _error
+from nimbus.worker.runtime_connection import json_response as _json_response
 from nimbus.worker.runtime_state import (
     InvalidStateTransition,
     RuntimeEvent,
@@ -37,41 +40,7 @@ from nimbus.worker.runtime_state import (
 log = logging.getLogger(__name__)
 
 PREFIX = b"/2018-06-01/runtime/"
-# The Runtime Interface Emulator caps what the runtime may post to /init/error and
-# /invocation/{id}/error at 1 MiB (http.MaxBytesHandler around both) and answers a larger
-# body 413 RequestEntityTooLarge. Nimbus answers the same; the invocation (or Init) still
-# ends as a function error, with the error type and without the oversized body.
-MAX_ERROR_BYTES = 1024 * 1024
-
-
-def _status_line(status: int) -> bytes:
-    reason = {
-        200: "OK",
-        202: "Accepted",
-        400: "Bad Request",
-        403: "Forbidden",
-        404: "Not Found",
-        413: "Request Entity Too Large",
-    }.get(status, "Error")
-    return f"HTTP/1.1 {status} {reason}\r\n".encode()
-
-
-def _json_response(status: int, body: dict[str, str]) -> bytes:
-    raw = json.dumps(body).encode()
-    return (
-        _status_line(status)
-        + b"Content-Type: application/json\r\nContent-Length: "
-        + str(len(raw)).encode()
-        + b"\r\n\r\n"
-        + raw
-    )
-
-
 _ACCEPTED = _json_response(202, {"status": "OK"})
-
-
-def _error(status: int, error_type: str, message: str) -> bytes:
-    return _json_response(status, {"errorMessage": message, "errorType": error_type})
 
 
 def _too_large(limit: int) -> bytes:
@@ -84,12 +53,6 @@ def _error_too_large() -> bytes:
     return _too_large(MAX_ERROR_BYTES)
 
 
-def body_limit(url: bytes) -> int:
-    """How much of a request body the Runtime API keeps: error posts are capped lower than
-    responses (pure)."""
-    return MAX_ERROR_BYTES if url.split(b"?", 1)[0].endswith(b"/error") else MAX_RESPONSE_BYTES
-
-
 class RuntimeApi:
     def __init__(
         self,
@@ -98,8 +61,16 @@ class RuntimeApi:
         expected_uid: int | None,
         on_init: Callable[[Ok | FunctionFailed], None],
         peers: peer_uid.PeerUidLookup | None = None,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        listen: Callable[[], socket.socket | None] | None = None,
     ) -> None:
         self._bind_host = bind_host
+        # Makes the listening socket where only the sandbox can reach it (its own network
+        # namespace); None, or a None from it, binds bind_host:0 on the host's network.
+        self._listen = listen
+        self.read_timeout_s = read_timeout_s
+        self.connections = 0  # open connections accepted from the runtime
+        self.buffered = 0  # bytes all of them buffer now (see BUFFER_BUDGET)
         self._expected_uid = expected_uid
         self._peers = peers or peer_uid.PeerUidLookup()
         self._on_init = on_init  # Ok: Init succeeded (first /next); else the init error
@@ -117,12 +88,20 @@ class RuntimeApi:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        # A socket made here, not by create_server(host, ...): that resolves the host name
-        # in a thread, which costs a cold start ~1 ms.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = self._listen() if self._listen is not None else None
+        isolated = sock is not None
+        if sock is not None:
+            # Inside the sandbox's network namespace (127.0.0.1:9001, as on AWS): no other
+            # environment can connect, so there is no peer to check either.
+            self._bind_host, self._expected_uid = sock.getsockname()[0], None
+        else:
+            # A socket made here, not by create_server(host, ...): that resolves the host
+            # name in a thread, which costs a cold start ~1 ms.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            sock.bind((self._bind_host, 0))
-            sock.listen(16)
+            if not isolated:
+                sock.bind((self._bind_host, 0))
+                sock.listen(16)
             sock.setblocking(False)
             self._server = await loop.create_server(lambda: _Connection(self), sock=sock)
         except BaseException:
@@ -272,136 +251,3 @@ class RuntimeApi:
     def lost(self, conn: _Connection) -> None:
         if self._parked is conn:
             self._parked = None
-
-
-# Persistence of the connection once a request is answered (see _Connection.respond).
-_KEEP = 0  # HTTP/1.1 default: nothing to say
-_KEEP_1_0 = 1  # HTTP/1.0 with "Connection: keep-alive": say so, or the client assumes close
-_CLOSE = 2  # HTTP/1.0 default or "Connection: close": say so, then close
-
-
-class _Connection(asyncio.Protocol):
-    __slots__ = (
-        "_api",
-        "_body",
-        "_error_type",
-        "_expect",
-        "_limit",
-        "_oversized",
-        "_parser",
-        "_persistence",
-        "_size",
-        "_transport",
-        "_url",
-    )
-
-    def __init__(self, api: RuntimeApi) -> None:
-        self._api = api
-        self._parser = httptools.HttpRequestParser(self)
-        self._transport: asyncio.Transport | None = None
-        self._persistence = _KEEP
-        self._reset()
-
-    def _reset(self) -> None:
-        self._url = b""
-        self._body: list[bytes] = []
-        self._size = 0
-        self._oversized = False
-        self._error_type = ""
-        self._expect = False
-        self._limit = MAX_RESPONSE_BYTES
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, so cast rather than check.
-        self._transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        if not self._api.accepts((peer[0], peer[1])):
-            log.warning("runtime API: refused a connection from another uid (%s)", peer)
-            self._transport.abort()
-            self._transport = None
-
-    def data_received(self, data: bytes) -> None:
-        if self._transport is None:
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError:
-            self.write(_error(400, "InvalidRequest", "Malformed HTTP request"))
-            self.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        self._api.lost(self)
-
-    def write(self, data: bytes) -> None:
-        if self._transport is not None:
-            self._transport.write(data)
-
-    def respond(self, answer: bytes) -> None:
-        """Write the answer to the request just read, then close if that request asked for
-        it (HTTP/1.0 without keep-alive, ``Connection: close``)."""
-        persistence = self._persistence
-        if persistence == _KEEP:
-            self.write(answer)  # the hot path: HTTP/1.1 keep-alive, answer unchanged
-            return
-        # Every answer starts with its status line: the header goes right after it.
-        closing = persistence == _CLOSE
-        header = b"\r\nConnection: close\r\n" if closing else b"\r\nConnection: keep-alive\r\n"
-        self.write(answer.replace(b"\r\n", header, 1))
-        if closing:
-            self.close()
-
-    def close(self) -> None:
-        """Close once what is written has been sent (unlike abort())."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-            self._transport = None
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        self._reset()
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        lower = name.lower()
-        if lower == b"lambda-runtime-function-error-type":
-            self._error_type = value.decode(errors="replace")
-        elif lower == b"expect" and value.lower() == b"100-continue":
-            self._expect = True
-
-    def on_headers_complete(self) -> None:
-        self._limit = body_limit(self._url)
-        parser = self._parser
-        if not parser.should_keep_alive():
-            self._persistence = _CLOSE
-        elif parser.get_http_version() == "1.0":
-            self._persistence = _KEEP_1_0
-        else:
-            self._persistence = _KEEP
-        # curl waits a second for this before sending a body; an HTTP/1.0 client does not
-        # know it (RFC 9110: a server must ignore Expect in an HTTP/1.0 request).
-        if self._expect and parser.get_http_version() != "1.0":
-            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-
-    def on_body(self, body: bytes) -> None:
-        self._size += len(body)
-        if self._size > self._limit:
-            self._oversized = True
-            self._body = []
-        elif not self._oversized:
-            self._body.append(body)
-
-    def on_message_complete(self) -> None:
-        method = self._parser.get_method()
-        answer = self._api.handle(
-            self, method, self._url, b"".join(self._body), self._error_type, self._oversized
-        )
-        if answer is not None:  # else parked: RuntimeApi._deliver responds later
-            self.respond(answer)

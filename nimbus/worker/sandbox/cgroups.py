@@ -6,6 +6,14 @@ memory limit = MemorySize (no swap), a pids limit, and after Init CPU proportion
 (1,769 MB = one vCPU, as AWS documents): weights by default, or a hard quota
 (``sandbox.cpu_policy`` decides the values). The memory peak of the cgroup is not used
 for "Max Memory Used": pages shared with the zygote are not charged to it.
+
+Idle environments are frozen between invocations, as AWS freezes them: cgroup v2's
+``cgroup.freeze``, or the v1 ``freezer`` hierarchy (``freezer.state`` FROZEN/THAWED) when it
+is mounted. Freezing is asynchronous (v1 passes through FREEZING); nothing waits for it.
+
+A host holds a lock file (``sandbox.host_lock``) naming its parents for its lifetime, and at
+start-up removes the trees of dead hosts (``sandbox.orphans``), killing what still runs in
+them: no sandbox outlives its server's next start.
 """
 
 from __future__ import annotations
@@ -18,12 +26,20 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from nimbus.worker.sandbox import orphans
 from nimbus.worker.sandbox.cpu_policy import CpuLimit, burst_file, cpu_writes
+from nimbus.worker.sandbox.host_lock import LOCK_DIR, HostLock
 
 log = logging.getLogger(__name__)
 
 ROOT = Path("/sys/fs/cgroup")
 V1_CONTROLLERS = ("memory", "pids", "cpu")
+V1_FREEZER = "freezer"  # optional: without it environments are not frozen when idle
+# What freezes (True) or thaws a cgroup, by hierarchy: v2's cgroup.freeze, v1's freezer.state.
+FREEZE_VALUES = {
+    True: {True: b"1", False: b"0"},
+    False: {True: b"FROZEN", False: b"THAWED"},
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +49,7 @@ class EnvCgroup:
     pids_dir: Path
     cpu_dir: Path
     v2: bool
+    freezer_dir: Path | None = None  # None: this machine cannot freeze it
 
     @property
     def procs_files(self) -> tuple[str, ...]:
@@ -58,36 +75,57 @@ def _write(path: Path, value: str) -> None:
 class Cgroups:
     """Creates, limits, inspects and removes environment cgroups for one host."""
 
-    def __init__(self, *, v2: bool, parents: dict[str, Path]) -> None:
+    def __init__(self, *, v2: bool, parents: dict[str, Path], lock: HostLock | None = None) -> None:
         self._v2 = v2
         self._parents = parents  # controller ("unified" on v2) -> this host's parent dir
+        self._lock = lock  # held while this host lives: its cgroups are not an orphan's
+        if v2:
+            self.freezer = (parents["unified"] / "cgroup.freeze").exists()
+        else:
+            self.freezer = V1_FREEZER in parents
         # CFS burst came with Linux 5.14: its file in the parent cpu cgroup says if we have it.
         cpu_parent = parents.get("unified" if v2 else "cpu")
         self.cpu_burst = cpu_parent is not None and (cpu_parent / burst_file(v2)).exists()
         self._cpu_warned = False
 
     @classmethod
-    def open(cls, host_id: str) -> Cgroups | None:
-        """The host's cgroup parents, or None (logged) when cgroups cannot be managed here."""
+    def open(cls, host_id: str, *, lock_dir: Path = LOCK_DIR) -> Cgroups | None:
+        """The host's cgroup parents, or None (logged) when cgroups cannot be managed here.
+        First removes the cgroup trees dead hosts left, killing what runs in them. Blocks
+        (up to seconds when there are leftovers): run it off the event loop."""
+        try:
+            lock: HostLock | None = HostLock.acquire(lock_dir, host_id)
+        except OSError as exc:
+            log.warning("no host lock in %s (%s): a crash leaves cgroups behind", lock_dir, exc)
+            lock = None
         try:
             if (ROOT / "cgroup.controllers").exists():
-                return cls._open_v2(host_id)
+                return cls._open_v2(host_id, lock, lock_dir)
             if all((ROOT / c).is_dir() for c in V1_CONTROLLERS):
-                parents = {}
-                for controller in V1_CONTROLLERS:
-                    own = _own_cgroup(controller).lstrip("/")
-                    parent = ROOT / controller / own / f"nimbus-{host_id}"
+                controllers = V1_CONTROLLERS + (
+                    (V1_FREEZER,) if (ROOT / V1_FREEZER / "cgroup.procs").exists() else ()
+                )
+                bases = {c: ROOT / c / _own_cgroup(c).lstrip("/") for c in controllers}
+                orphans.sweep(lock_dir, own=host_id, roots=bases.values())
+                parents = {c: base / f"nimbus-{host_id}" for c, base in bases.items()}
+                if lock is not None:
+                    lock.record(parents.values())
+                for parent in parents.values():
                     parent.mkdir(exist_ok=True)
-                    parents[controller] = parent
-                return cls(v2=False, parents=parents)
+                log.info("sandbox cgroups: nimbus-%s (v1: %s)", host_id, ", ".join(controllers))
+                return cls(v2=False, parents=parents, lock=lock)
         except OSError as exc:
             log.warning("cgroups unavailable (%s): memory, pids and CPU are not limited", exc)
+            if lock is not None:
+                lock.release()
             return None
         log.warning("no cgroup v1 or v2 controllers found: memory, pids and CPU are not limited")
+        if lock is not None:
+            lock.release()
         return None
 
     @classmethod
-    def _open_v2(cls, host_id: str) -> Cgroups:
+    def _open_v2(cls, host_id: str, lock: HostLock | None, lock_dir: Path) -> Cgroups:
         base = ROOT / _own_cgroup(None).lstrip("/")
         wanted = {"memory", "pids", "cpu"}
         enabled = set((base / "cgroup.subtree_control").read_text().split())
@@ -103,18 +141,29 @@ class Cgroups:
                     with contextlib.suppress(OSError):
                         _write(leaf / "cgroup.procs", pid)
                 _write(base / "cgroup.subtree_control", "+memory +pids +cpu")
+        orphans.sweep(lock_dir, own=host_id, roots=(base,))
         parent = base / f"nimbus-{host_id}"
+        if lock is not None:
+            lock.record((parent,))
         parent.mkdir(exist_ok=True)
         _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
-        return cls(v2=True, parents={"unified": parent})
+        log.info("sandbox cgroups: nimbus-%s (v2)", host_id)
+        return cls(v2=True, parents={"unified": parent}, lock=lock)
 
     def create(self, name: str, *, memory_mb: int, pids_max: int) -> EnvCgroup:
         if self._v2:
             path = self._parents["unified"] / name
             path.mkdir()
-            group = EnvCgroup(dirs=(path,), memory_dir=path, pids_dir=path, cpu_dir=path, v2=True)
+            group = EnvCgroup(
+                dirs=(path,),
+                memory_dir=path,
+                pids_dir=path,
+                cpu_dir=path,
+                v2=True,
+                freezer_dir=path if self.freezer else None,
+            )
         else:
-            dirs = {c: self._parents[c] / name for c in V1_CONTROLLERS}
+            dirs = {c: parent / name for c, parent in self._parents.items()}
             for path in dirs.values():
                 path.mkdir()
             group = EnvCgroup(
@@ -123,6 +172,7 @@ class Cgroups:
                 pids_dir=dirs["pids"],
                 cpu_dir=dirs["cpu"],
                 v2=False,
+                freezer_dir=dirs.get(V1_FREEZER),
             )
         self.set_limits(group, memory_mb=memory_mb, pids_max=pids_max)
         return group
@@ -184,8 +234,45 @@ class Cgroups:
                 return peak >= limit and "oom_kill" not in text
         return False
 
+    def freezer_fd(self, group: EnvCgroup) -> int | None:
+        """An open descriptor of the group's freeze file, for ``set_frozen``; None when the
+        group cannot be frozen. The caller closes it."""
+        if group.freezer_dir is None:
+            return None
+        name = "cgroup.freeze" if group.v2 else "freezer.state"
+        try:
+            return os.open(group.freezer_dir / name, os.O_WRONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            log.warning("cannot freeze %s: %s", group.freezer_dir, exc)
+            return None
+
+    @staticmethod
+    def set_frozen(group: EnvCgroup, fd: int, frozen: bool) -> bool:
+        """Freeze or thaw every process of the group (one write; the kernel finishes a
+        freeze asynchronously). Measured on Linux 6.18: ~75 us each way on v1, ~5 us on v2.
+        Never raises: False when the write failed."""
+        value = FREEZE_VALUES[group.v2][frozen]
+        try:
+            os.pwrite(fd, value, 0)
+        except OSError:
+            return False
+        return True
+
+    def thaw(self, group: EnvCgroup) -> None:
+        """Thaw the group (by path), never raising: before killing it on v1."""
+        if group.freezer_dir is None:
+            return
+        with contextlib.suppress(OSError):
+            if group.v2:
+                _write(group.freezer_dir / "cgroup.freeze", "0")
+            else:
+                _write(group.freezer_dir / "freezer.state", "THAWED")
+
     def kill_all(self, group: EnvCgroup) -> None:
-        """SIGKILL whatever is still in the cgroup (belt and braces after killing PID 1)."""
+        """SIGKILL whatever is still in the cgroup (belt and braces after killing PID 1).
+        On v1 a frozen task ignores SIGKILL until thawed, so the group is thawed first."""
+        if not group.v2:
+            self.thaw(group)
         if group.v2:
             with contextlib.suppress(OSError):
                 _write(group.dirs[0] / "cgroup.kill", "1")
@@ -196,8 +283,10 @@ class Cgroups:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(int(pid), signal.SIGKILL)
 
-    async def remove(self, group: EnvCgroup) -> None:
-        """rmdir each directory, retrying while the kernel finishes tearing down tasks."""
+    async def remove(self, group: EnvCgroup) -> bool:
+        """rmdir each directory, retrying while the kernel finishes tearing down tasks.
+        True when every one is gone (so no process of the group is left)."""
+        removed = True
         for path in group.dirs:
             for attempt in range(200):
                 try:
@@ -210,9 +299,21 @@ class Cgroups:
                         self.kill_all(group)
                     await asyncio.sleep(0.005)
             else:
+                removed = False
                 log.warning("could not remove cgroup %s", path)
+        return removed
 
     def close(self) -> None:
+        """Remove this host's parents and drop its lock; a parent that cannot be removed
+        (something is still in it) keeps the lock file, so the next host removes it."""
+        left = False
         for parent in self._parents.values():
-            with contextlib.suppress(OSError):
+            try:
                 parent.rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                left = True
+        if self._lock is not None:
+            self._lock.release(keep=left)
+            self._lock = None

@@ -1,4 +1,8 @@
-"""What a sandbox needs to know to build itself, sent from the host to the zygote as JSON.
+"""What a sandbox needs to know to build itself, sent from the host to the sandbox as JSON.
+
+The JSON travels in a memfd passed through the zygote unread (``zygote.ZygoteClient.spawn``):
+it holds the function's environment, secrets included, and only the forked child (or its
+short-lived launcher) reads it, so no later fork of the long-lived zygote inherits it.
 
 Standard library only: this module is imported by the zygote, which must start fast.
 """
@@ -6,6 +10,7 @@ Standard library only: this module is imported by the zygote, which must start f
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,13 +40,30 @@ class SandboxConfig:
     root_dir: str = ""  # empty host directory the sandbox root tmpfs is mounted on
     binds: tuple[Bind, ...] = ()  # read-only bind mounts into the root
     tmp_mb: int = 512
+    # /proc/<host pid>/fd/<n>: a detached ext4 mount the host prepared (sandbox.ephemeral)
+    # to attach at /tmp; empty: a tmpfs of tmp_mb (charged to memory).
+    tmp_source: str = ""
     cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files to join before anything runs
     memory_mb: int = 128  # only used as an rlimit in process mode
     hostname: str = "localhost"
+    netns: str = ""  # a network namespace to join (/run/netns/NAME); empty: the host's
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_fd(cls, fd: int) -> SandboxConfig:
+        """Parse the configuration from the memfd the host wrote it to (from offset 0: the
+        descriptor's offset is shared with every copy of it)."""
+        size = os.fstat(fd).st_size
+        data = b""
+        while len(data) < size:
+            chunk = os.pread(fd, size - len(data), len(data))
+            if not chunk:
+                break
+            data += chunk
+        return cls.from_json(data)
 
     @classmethod
     def from_json(cls, data: bytes) -> SandboxConfig:

@@ -47,6 +47,10 @@ def _nothing() -> None:
     return None
 
 
+def _cannot_freeze(frozen: bool) -> bool:
+    return False
+
+
 class ForkedRuntime:
     """A runtime the zygote forked (a ``backend.SandboxHandle``). Its exit is reported by
     the zygote, which reaps it; kills go through the zygote too, which never signals a pid
@@ -59,11 +63,14 @@ class ForkedRuntime:
         *,
         oom_killed: Callable[[], bool] = _never,
         initialized: Callable[[], None] = _nothing,
+        set_frozen: Callable[[bool], bool] = _cannot_freeze,
     ) -> None:
         self._zygote = zygote
         self.pid = pid  # in the host's pid namespace
         self._oom_killed = oom_killed
         self._initialized = initialized
+        self._set_frozen = set_frozen  # freezes (True) or thaws the sandbox's cgroup
+        self._frozen = False
         self._status: int | None = None
         self._callbacks: list[Callable[[int], None]] = []
         self._exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -93,7 +100,18 @@ class ForkedRuntime:
 
     def kill(self) -> None:
         if self._status is None:
+            self.thaw()  # cgroup v1: a frozen task does not act on SIGKILL until thawed
             self._zygote.kill(self.pid)
+
+    def freeze(self) -> bool:
+        if self._status is None and not self._frozen:
+            self._frozen = self._set_frozen(True)
+        return self._frozen
+
+    def thaw(self) -> None:
+        if self._frozen:
+            self._frozen = False
+            self._set_frozen(False)
 
     def oom_killed(self) -> bool:
         return self._oom_killed()
@@ -132,6 +150,12 @@ class LostRuntime:
         return 0
 
     def initialized(self) -> None:
+        return None
+
+    def freeze(self) -> bool:
+        return False
+
+    def thaw(self) -> None:
         return None
 
 
@@ -261,6 +285,7 @@ class Forker:
         *,
         oom_killed: Callable[[], bool] = _never,
         initialized: Callable[[], None] = _nothing,
+        set_frozen: Callable[[bool], bool] = _cannot_freeze,
     ) -> ForkedRuntime | LostRuntime:
         """Ask the spec's zygote to fork ``config`` (from a pre-forked stem if given),
         starting that zygote first if it is not running. A zygote that is gone gives a
@@ -271,7 +296,9 @@ class Forker:
         except ZygoteLost as exc:
             _write_line(log_fd, f"[nimbus] the sandbox was lost before its runtime ran: {exc}")
             return LostRuntime()
-        return ForkedRuntime(zygote, pid, oom_killed=oom_killed, initialized=initialized)
+        return ForkedRuntime(
+            zygote, pid, oom_killed=oom_killed, initialized=initialized, set_frozen=set_frozen
+        )
 
 
 def _write_line(fd: int, text: str) -> None:

@@ -7,6 +7,10 @@ one. What each guarantee means is documented in ``sandbox.enter``.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,8 +19,10 @@ from nimbus.worker.backend import Launch
 from nimbus.worker.sandbox.cgroups import Cgroups, EnvCgroup
 from nimbus.worker.sandbox.config import NAMESPACES
 from nimbus.worker.sandbox.cpu_policy import CpuLimit
+from nimbus.worker.sandbox.ephemeral import EphemeralDisks, TmpDisk
 from nimbus.worker.sandbox.forker import ForkedRuntime, Forker, LostRuntime
 from nimbus.worker.sandbox.launch import sandbox_config
+from nimbus.worker.sandbox.network import FunctionNetwork, Netns
 from nimbus.worker.sandbox.stem_pool import StemPool
 from nimbus.worker.sandbox.uid_pool import UidPool
 
@@ -33,8 +39,13 @@ class NamespacesSandbox:
         uid: int,
         cgroup: EnvCgroup | None,
         stem: str | None,
+        netns: Netns | None = None,
+        tmp: TmpDisk | None = None,
     ) -> None:
         self._backend = backend
+        self._tmp = tmp  # its /tmp disk; None: a tmpfs
+        self._netns = netns  # its own network namespace; None: the host's network
+        self._spawning = False
         self._env_id = env_id
         self._memory_mb = memory_mb
         self._uid = uid
@@ -42,10 +53,18 @@ class NamespacesSandbox:
         self._stem = stem  # a launcher already inside ``cgroup``
         self._runtime: ForkedRuntime | LostRuntime | None = None
         self._released = False
+        self._freezer_fd: int | None = None  # opened on the first freeze, closed on release
 
     @property
     def peer_uid(self) -> int | None:
-        return self._uid
+        # In its own network namespace only this sandbox can reach its Runtime API.
+        return self._uid if self._netns is None else None
+
+    def runtime_api_socket(self) -> socket.socket | None:
+        network = self._backend.network
+        if self._netns is None or network is None:
+            return None
+        return network.listening_socket(self._netns)
 
     async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime | LostRuntime:
         forker = self._backend.forker
@@ -56,20 +75,58 @@ class NamespacesSandbox:
             plan,
             env_id=self._env_id,
             isolation=NAMESPACES,
-            environ=forker.environ(spec, launch, plan),
+            environ=forker.environ(self._seen_spec(spec), launch, plan),
             uid=self._uid,
             root_dir=self._backend.root_dir,
             cgroup_procs=joins,
         )
-        self._runtime = await forker.fork(
-            spec,
-            config,
-            launch.log_fd,
-            self._stem,
-            oom_killed=self._oom_killed,
-            initialized=self._initialized,
-        )
+        if self._netns is not None:
+            config = dataclasses.replace(config, netns=self._netns.path)
+        if self._tmp is not None:
+            config = dataclasses.replace(config, tmp_source=self._tmp.source)
+        self._spawning = True
+        try:
+            self._runtime = await forker.fork(
+                spec,
+                config,
+                launch.log_fd,
+                self._stem,
+                oom_killed=self._oom_killed,
+                initialized=self._initialized,
+                set_frozen=self._set_frozen,
+            )
+        finally:
+            self._spawning = False
+            if self._released:
+                self._free_netns()  # released while the launcher was joining it
+                self._free_tmp()
         return self._runtime
+
+    def _seen_spec(self, spec: EnvironmentSpec) -> EnvironmentSpec:
+        """The spec as the function's environment variables show it: in its own network,
+        AWS_ENDPOINT_URL names the gateway, the one address where it reaches Nimbus."""
+        network = self._backend.network
+        if self._netns is None or network is None or not spec.endpoint_url:
+            return spec
+        return dataclasses.replace(spec, endpoint_url=network.endpoint_url)
+
+    def _free_netns(self) -> None:
+        """Close the namespace's descriptor, unless a launcher may still be opening it by
+        its /proc path: the number could meanwhile name another sandbox's namespace."""
+        netns, network = self._netns, self._backend.network
+        if netns is not None and network is not None and not self._spawning:
+            self._netns = None
+            network.release(netns)
+
+    def _set_frozen(self, frozen: bool) -> bool:
+        cgroups = self._backend.cgroups
+        if cgroups is None or self.cgroup is None or self._released:
+            return False
+        if self._freezer_fd is None:
+            self._freezer_fd = cgroups.freezer_fd(self.cgroup)
+            if self._freezer_fd is None:
+                return False
+        return cgroups.set_frozen(self.cgroup, self._freezer_fd, frozen)
 
     def _oom_killed(self) -> bool:
         cgroups = self._backend.cgroups
@@ -86,7 +143,22 @@ class NamespacesSandbox:
         self._released = True
         if self._runtime is not None:
             self._runtime.kill()
+        if self._freezer_fd is not None:
+            os.close(self._freezer_fd)
+            self._freezer_fd = None
         await self._backend.free(self._uid, self.cgroup)
+        self._free_netns()
+        self._free_tmp()
+
+    def _free_tmp(self) -> None:
+        """Give the /tmp disk back once PID 1 has exited (the kernel kills a pid namespace
+        with its init): until then it may still be about to open the disk by its /proc
+        path, whose fd number could meanwhile name another sandbox's disk."""
+        tmp, runtime = self._tmp, self._runtime
+        if tmp is None or self._spawning:
+            return
+        self._tmp = None
+        self._backend.disks.release(tmp, after=runtime.wait if runtime is not None else None)
 
 
 class NamespacesBackend:
@@ -101,8 +173,10 @@ class NamespacesBackend:
         cpu_limit: CpuLimit,
         warm_sandboxes: int,
         uid_lock_dir: Path = UID_LOCK_DIR,
+        network: FunctionNetwork | None = None,
     ) -> None:
         self.forker = forker
+        self.network = network  # isolated function networks; None: the host's network
         self.root_dir = root_dir  # empty directory each sandbox's root tmpfs is mounted on
         self.cpu_limit = cpu_limit  # weights or a hard quota, after Init (cpu_policy)
         self.cgroups: Cgroups | None = None
@@ -112,6 +186,9 @@ class NamespacesBackend:
         self._warm = warm_sandboxes
         self._uid_lock_dir = uid_lock_dir
         self._stems: StemPool | None = None
+        self.disks = EphemeralDisks(
+            directory=root_dir.parent / "tmp-disks", host_id=host_id, pool_size=warm_sandboxes
+        )
 
     @property
     def isolation(self) -> str:
@@ -119,9 +196,27 @@ class NamespacesBackend:
 
     async def start(self) -> None:
         self.root_dir.mkdir(parents=True, exist_ok=True)
-        self._uids.claim_block(self._uid_lock_dir)
-        self.cgroups = Cgroups.open(self._host_id)
+        # Cgroups first: opening them kills what dead hosts left running (frozen tasks
+        # thawed), so the uid block claimed next is free of their survivors. Both may wait
+        # for the kernel to reap killed tasks: off the event loop.
+        self.cgroups = await asyncio.to_thread(Cgroups.open, self._host_id)
+        try:
+            await asyncio.to_thread(self._uids.claim_block, self._uid_lock_dir)
+        except BaseException:
+            if self.cgroups is not None:
+                self.cgroups.close()
+            raise
+        if self.network is not None:
+            try:
+                await self.network.start()
+            except BaseException:
+                await self.network.close()
+                if self.cgroups is not None:
+                    self.cgroups.close()
+                self._uids.close()
+                raise
         await self.forker.start()
+        await self.disks.start()  # after Cgroups.open killed dead hosts' sandboxes
         if self.cgroups is not None:
             self._stems = StemPool(
                 cgroups=self.cgroups,
@@ -133,19 +228,29 @@ class NamespacesBackend:
 
     async def close(self) -> None:
         await self.forker.close()
+        await self.disks.close()
         if self._stems is not None:
             await self._stems.close()
         if self.cgroups is not None:
             self.cgroups.close()
+        if self.network is not None:
+            await self.network.close()
         self._uids.close()
 
     def runnable_runtimes(self) -> Sequence[str]:
         return self.forker.runnable_runtimes()
 
     async def reserve(self, env_id: str, spec: EnvironmentSpec) -> NamespacesSandbox:
-        uid = self._uids.acquire()
+        netns = await self.network.take() if self.network is not None else None
+        try:
+            uid = self._uids.acquire()
+        except BaseException:
+            if netns is not None and self.network is not None:
+                self.network.release(netns)
+            raise
         stem: str | None = None
         group: EnvCgroup | None = None
+        tmp: TmpDisk | None = None
         try:
             if self.cgroups is not None:
                 # Stems are launchers of the base zygote: no use to another Python's zygote.
@@ -160,8 +265,11 @@ class NamespacesBackend:
                     group = self.cgroups.create(
                         env_id, memory_mb=spec.memory_mb, pids_max=self._pids_limit
                     )
+            tmp = await self.disks.take(spec.ephemeral_storage_mb)
         except BaseException:
             await self.free(uid, group)
+            if netns is not None and self.network is not None:
+                self.network.release(netns)
             raise
         return NamespacesSandbox(
             backend=self,
@@ -170,11 +278,15 @@ class NamespacesBackend:
             uid=uid,
             cgroup=group,
             stem=stem,
+            netns=netns,
+            tmp=tmp,
         )
 
     async def free(self, uid: int, group: EnvCgroup | None) -> None:
-        """Kill what is left in the cgroup, remove it, and give the uid back."""
+        """Kill what is left in the cgroup, remove it, and give the uid back: as known
+        unused only when the cgroup was removed (no process of the sandbox can be left)."""
+        emptied = False
         if group is not None and self.cgroups is not None:
             self.cgroups.kill_all(group)
-            await self.cgroups.remove(group)
-        self._uids.release(uid)
+            emptied = await self.cgroups.remove(group)
+        self._uids.release(uid, emptied=emptied)

@@ -6,6 +6,7 @@ For development without root: rlimits only, no isolation between functions or fr
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +27,9 @@ class ProcessSandbox:
     @property
     def peer_uid(self) -> int | None:
         return None  # same uid as the host: the Runtime API cannot tell sandboxes apart
+
+    def runtime_api_socket(self) -> socket.socket | None:
+        return None  # the host's network: the Runtime API listens on its loopback
 
     async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> ForkedRuntime | LostRuntime:
         plan = self._forker.plan(spec, launch, namespaces=False)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from nimbus.worker.sandbox import seccomp_filter
 from nimbus.worker.sandbox.config import SandboxConfig
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,12 @@ class ZygoteClient:
         python: str,
         restart_delays: tuple[float, ...] = RESTART_DELAYS_S,
         spawn_wait_s: float = SPAWN_WAIT_S,
+        seccomp: bool = True,
     ) -> None:
         self._python = python
+        # False runs sandboxes without the seccomp filter; True refuses to start a zygote
+        # when libseccomp cannot build it, rather than run functions unfiltered silently.
+        self._seccomp = seccomp
         self._restart_delays = restart_delays
         self._spawn_wait_s = spawn_wait_s
         self._sock: socket.socket | None = None
@@ -72,7 +77,8 @@ class ZygoteClient:
         self._spawns: dict[str, asyncio.Future[int]] = {}
         self._exit_listeners: dict[int, Callable[[int], None]] = {}
         self._early_exits: dict[int, int] = {}
-        self._outbox: deque[tuple[bytes, tuple[int, ...]]] = deque()
+        # (message, fds to send, fds of ours to close once sent or dropped)
+        self._outbox: deque[tuple[bytes, tuple[int, ...], tuple[int, ...]]] = deque()
         # Stems asked of each zygote generation: a stem of a dead generation is gone, and
         # the sandbox must then join its cgroups itself (``spawn``).
         self._stems: dict[str, tuple[int, tuple[str, ...]]] = {}
@@ -135,19 +141,37 @@ class ZygoteClient:
     async def _launch(self) -> None:
         loop = asyncio.get_running_loop()
         await self._reap_old()
+        program = self._seccomp_program()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUTF8": "1"}
-        self._process = subprocess.Popen(
-            [self._python, "-I", "-S", "-c", _BOOT, str(theirs.fileno()), NIMBUS_ROOT],
-            pass_fds=[theirs.fileno()],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            close_fds=True,
-            # Its own session: a Ctrl-C at the server's terminal must reach the server, which
-            # then shuts the zygote down (it also exits when the server's socket closes).
-            start_new_session=True,
-        )
+        # The filter goes through a pipe the zygote reads once at start (a few KB: within
+        # the pipe's buffer, so this write never blocks).
+        pass_fds = [theirs.fileno()]
+        filter_arg = "-"
+        if program is not None:
+            filter_r, filter_w = os.pipe()
+            try:
+                os.write(filter_w, program)
+            finally:
+                os.close(filter_w)
+            pass_fds.append(filter_r)
+            filter_arg = str(filter_r)
+        try:
+            argv = [self._python, "-I", "-S", "-c", _BOOT, str(theirs.fileno())]
+            self._process = subprocess.Popen(
+                [*argv, NIMBUS_ROOT, filter_arg],
+                pass_fds=pass_fds,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                close_fds=True,
+                # Its own session: a Ctrl-C at the server's terminal must reach the server,
+                # which then shuts the zygote down (it also exits when the socket closes).
+                start_new_session=True,
+            )
+        finally:
+            for fd in pass_fds[1:]:
+                os.close(fd)
         theirs.close()
         ours.setblocking(False)
         self._sock = ours
@@ -163,6 +187,18 @@ class ZygoteClient:
         self._generation += 1
         self._started_at = loop.time()
 
+    def _seccomp_program(self) -> bytes | None:
+        """The filter's BPF (built once per server process), or None when turned off.
+        Raises ZygoteError when it cannot be built: no zygote starts, and every cold start
+        fails, with the reason logged, rather than sandboxes running unfiltered."""
+        if not self._seccomp:
+            log.warning("sandboxes of %s run without a seccomp filter", self._python)
+            return None
+        try:
+            return seccomp_filter.program()
+        except seccomp_filter.SeccompUnavailable as exc:
+            raise ZygoteError(f"no seccomp filter, so no sandboxes: {exc}") from exc
+
     async def _reap_old(self) -> None:
         """Wait for a dead zygote's process, so it leaves no zombie behind."""
         process, self._process = self._process, None
@@ -177,32 +213,41 @@ class ZygoteClient:
         self._stems[stem_id] = (generation, cgroup_procs)
         self._send(json.dumps(message).encode())
 
-    def _send(self, message: bytes, fds: Sequence[int] = ()) -> None:
+    def _send(self, message: bytes, fds: Sequence[int] = (), owned: Sequence[int] = ()) -> None:
         """Send now, or queue until the socket is writable: a burst of cold starts can fill
-        the socket buffer, and a non-blocking send must then wait rather than fail."""
+        the socket buffer, and a non-blocking send must then wait rather than fail. The
+        ``owned`` fds (among ``fds``) are closed once sent, or when the message is dropped."""
         if self._sock is None:
+            _close_all(owned)
             return
         if not self._outbox:
             try:
                 socket.send_fds(self._sock, [message], list(fds))
+                _close_all(owned)
                 return
             except BlockingIOError:
                 asyncio.get_running_loop().add_writer(self._sock.fileno(), self._flush)
-        self._outbox.append((message, tuple(fds)))
+        self._outbox.append((message, tuple(fds), tuple(owned)))
 
     def _flush(self) -> None:
         assert self._sock is not None
         while self._outbox:
-            message, fds = self._outbox[0]
+            message, fds, owned = self._outbox[0]
             try:
                 socket.send_fds(self._sock, [message], list(fds))
             except BlockingIOError:
                 return
             except OSError:
-                self._outbox.clear()
+                self._clear_outbox()
                 break
             self._outbox.popleft()
+            _close_all(owned)
         asyncio.get_running_loop().remove_writer(self._sock.fileno())
+
+    def _clear_outbox(self) -> None:
+        for _, _, owned in self._outbox:
+            _close_all(owned)
+        self._outbox.clear()
 
     async def spawn(self, config: SandboxConfig, log_fd: int, stem: str | None = None) -> int:
         """Fork a sandbox (from a pre-forked stem if given); returns the runtime's pid in the
@@ -217,10 +262,11 @@ class ZygoteClient:
                 config = dataclasses.replace(config, cgroup_procs=procs or config.cgroup_procs)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._spawns[config.env_id] = future
-        message = json.dumps(
-            {"op": "spawn", "config": config.to_json().decode(), "stem": stem}
-        ).encode()
-        self._send(message, [log_fd])
+        # The configuration (the function's environment, secrets included) goes in a memfd
+        # the zygote passes on unread; the message holds only what the zygote acts on.
+        config_fd = _memfd_holding(config.to_json())
+        header = {"op": "spawn", "env": config.env_id, "stem": stem, "isolation": config.isolation}
+        self._send(json.dumps(header).encode(), [log_fd, config_fd], owned=[config_fd])
         try:
             return await future
         finally:
@@ -279,7 +325,7 @@ class ZygoteClient:
             loop.remove_writer(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        self._outbox.clear()
+        self._clear_outbox()
 
     def _lost(self) -> None:
         """The zygote died: every sandbox it reaped for us is as good as gone (in process
@@ -334,3 +380,21 @@ class ZygoteClient:
 def close_fd(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
+
+
+def _close_all(fds: Sequence[int]) -> None:
+    for fd in fds:
+        close_fd(fd)
+
+
+def _memfd_holding(data: bytes) -> int:
+    """A memfd (close-on-exec) with ``data`` written to it; readers use pread from 0."""
+    fd = os.memfd_create("nimbus-sandbox-config", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -6,12 +6,28 @@ module path, with the directory holding the ``nimbus`` package put first on ``sy
 
 Started once per host as ``python -I -S`` (no site, no user paths). The host sends one JSON
 message per request over a SOCK_SEQPACKET socket (fd given in argv); a ``spawn`` carries the
-environment's log pipe as an SCM_RIGHTS fd. For each spawn the zygote forks; in
-``namespaces`` mode the child unshares and forks again so the runtime is PID 1 of its own pid
-namespace (CLONE_NEWPID applies to children only), and tells the zygote that grandchild's pid
-through a pipe. The zygote is a child subreaper, so it reaps every runtime and reports each
-exit status to the host at once: the host learns of crashes and OOM kills promptly.
-Kills go through the zygote, the only process that can never signal a recycled pid.
+environment's log pipe and a memfd holding its ``SandboxConfig`` as SCM_RIGHTS fds, and in
+the message itself only what is not secret (env id, stem, isolation). The zygote never reads
+the memfd: the configuration holds the function's environment, and anything the long-lived
+zygote ever parsed stays in its freed heap, inherited by every later fork (issue 11, leak
+1: a later function found an earlier one's password in its own memory). Only the forked
+child, or its short-lived launcher, reads it.
+
+For each spawn the zygote forks; in ``namespaces`` mode the child (the launcher) unshares and
+forks again so the runtime is PID 1 of its own pid namespace (CLONE_NEWPID applies to
+children only), and tells the zygote that grandchild's pid through a pipe. The zygote is a
+child subreaper, so it reaps every runtime and reports each exit status to the host at once:
+the host learns of crashes and OOM kills promptly. Kills go through the zygote, the only
+process that can never signal a recycled pid.
+
+No sandbox outlives the zygote, which dies with the host (PR_SET_PDEATHSIG). Process-mode
+children have the same signal to the zygote. A namespaces runtime arms it once the launcher
+has exited and it has been reparented to the zygote (armed earlier, the launcher's own exit
+would fire it); it then checks the zygote is still alive, so a zygote dying in between is
+noticed too. Its pid namespace dies with it.
+
+The seccomp program (``seccomp_filter``, built by the host) arrives as a third argument, an
+fd to read once; each sandbox installs it as its very last step.
 """
 
 from __future__ import annotations
@@ -34,13 +50,38 @@ from nimbus.worker.sandbox.config import NAMESPACES, SandboxConfig
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-MAX_MESSAGE = 1 << 20
+MAX_MESSAGE = 1 << 16  # requests are headers only: the configuration comes as a memfd
+# How long a runtime waits for its launcher to exit before giving up (the launcher exits
+# right after reporting the runtime's pid, so this is only hit when something is wrong).
+LAUNCHER_EXIT_WAIT_MS = 5000
+
+
+def pidfd_of_self() -> int:
+    """A pidfd of this process (readable once it has exited), or -1 where the kernel has no
+    pidfds (before 5.3) or Python lacks os.pidfd_open."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return -1
+    try:
+        return int(opener(os.getpid()))
+    except OSError:
+        return -1
+
+
+def exited(pidfd: int, timeout_ms: int = 0) -> bool:
+    """Whether the process behind ``pidfd`` has exited (waiting up to ``timeout_ms``)."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(timeout_ms))
 
 
 class Zygote:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, seccomp: enter.SeccompProgram | None) -> None:
         self._sock = sock
         self._pid = os.getpid()
+        self._seccomp = seccomp
+        # Inherited by every sandbox: readable once the zygote is gone (see _die_with_us).
+        self._pidfd = pidfd_of_self()
         self._live: set[int] = set()  # runtimes not yet reaped (pids in our pid namespace)
         self._launchers: set[int] = set()  # intermediate namespace-mode children
         self._stems: dict[str, socket.socket] = {}  # launchers waiting, already in a cgroup
@@ -76,22 +117,28 @@ class Zygote:
                 if not data:
                     self._shutdown()
                     return
-                self._handle(json.loads(data), fds)
+                try:
+                    self._handle(json.loads(data), fds)
+                except Exception:  # a malformed request must not take every sandbox down
+                    traceback.print_exc()
+                finally:
+                    for fd in fds:
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
 
     def _handle(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message["op"]
         if op == "spawn":
-            config = SandboxConfig.from_json(message["config"].encode())
+            env_id = str(message["env"])
             try:
-                pid = self._spawn(config, fds[0], message.get("stem"))
+                if len(fds) != 2:
+                    raise RuntimeError(f"spawn needs a log and a config fd, got {len(fds)}")
+                pid = self._spawn(message, fds[0], fds[1])
             except Exception as exc:
-                self.send({"op": "failed", "env": config.env_id, "error": repr(exc)})
+                self.send({"op": "failed", "env": env_id, "error": repr(exc)})
             else:
                 self._live.add(pid)
-                self.send({"op": "spawned", "env": config.env_id, "pid": pid})
-            finally:
-                for fd in fds:
-                    os.close(fd)
+                self.send({"op": "spawned", "env": env_id, "pid": pid})
         elif op == "stem":
             self._make_stem(str(message["stem"]), tuple(message["cgroup_procs"]))
         elif op == "kill":
@@ -125,15 +172,13 @@ class Zygote:
             code = 0
             try:
                 ours.close()
-                keep = theirs.fileno()
-                os.closerange(3, keep)
-                os.closerange(keep + 1, 65536)
+                enter.close_fds_except({theirs.fileno(), self._pidfd})
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 enter.join_cgroups(cgroup_procs)
                 data, fds, _, _ = socket.recv_fds(theirs, MAX_MESSAGE, 4)
-                if data:
-                    self._launch(SandboxConfig.from_json(data), fds[0], theirs.fileno())
+                if data and len(fds) == 2:
+                    self._launch(fds[0], fds[1], theirs.fileno())
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -143,40 +188,57 @@ class Zygote:
         self._launchers.add(pid)
         self._stems[stem_id] = ours
 
-    def _launch(self, config: SandboxConfig, log_fd: int, report_fd: int) -> None:
-        """In a launcher: new namespaces, then fork the runtime (PID 1 there) and report its
-        pid as the host sees it."""
+    def _launch(self, log_fd: int, config_fd: int, report_fd: int) -> None:
+        """In a launcher (discarded once the runtime runs): read the configuration, join the
+        prepared network namespace, make new namespaces, then fork the runtime (PID 1 there)
+        and report its pid as the host sees it."""
+        config = SandboxConfig.from_fd(config_fd)
+        os.close(config_fd)
+        if config.netns:
+            enter.join_netns(config.netns)  # first, as root; the runtime inherits it
         enter.unshare_namespaces()
+        launcher = pidfd_of_self()  # the runtime waits on it for this launcher's exit
         runtime = os.fork()
         if runtime == 0:
-            self._child(config, log_fd, namespaces=True)
+            self._child(config, log_fd, namespaces=True, launcher=launcher)
         os.write(report_fd, str(runtime).encode())
 
-    def _spawn(self, config: SandboxConfig, log_fd: int, stem_id: str | None) -> int:
-        if config.isolation != NAMESPACES:
+    def _spawn(self, header: dict[str, Any], log_fd: int, config_fd: int) -> int:
+        if header["isolation"] != NAMESPACES:
             pid = os.fork()
             if pid == 0:
-                self._child(config, log_fd, namespaces=False)
+                self._child_of_zygote(log_fd, config_fd)
             return pid
-        stem = self._stems.pop(stem_id, None) if stem_id else None
+        stem_id = header.get("stem")
+        stem = self._stems.pop(str(stem_id), None) if stem_id else None
         if stem is not None:
             with stem:
-                socket.send_fds(stem, [config.to_json()], [log_fd])
+                socket.send_fds(stem, [b"spawn"], [log_fd, config_fd])
                 raw = stem.recv(32)
         else:
-            raw = self._launch_directly(config, log_fd)
+            raw = self._launch_directly(log_fd, config_fd)
         if not raw:
             raise RuntimeError("sandbox launcher failed (unshare/fork)")
         return int(raw)
 
-    def _launch_directly(self, config: SandboxConfig, log_fd: int) -> bytes:
+    def _child_of_zygote(self, log_fd: int, config_fd: int) -> None:
+        """A process-mode child: read its configuration (only here, after the fork)."""
+        try:
+            config = SandboxConfig.from_fd(config_fd)
+            os.close(config_fd)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+        self._child(config, log_fd, namespaces=False)
+
+    def _launch_directly(self, log_fd: int, config_fd: int) -> bytes:
         read_end, write_end = os.pipe()
         launcher = os.fork()
         if launcher == 0:
             code = 0
             try:
                 os.close(read_end)
-                self._launch(config, log_fd, write_end)
+                self._launch(log_fd, config_fd, write_end)
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -192,14 +254,17 @@ class Zygote:
             os.close(read_end)
         return raw
 
-    def _child(self, config: SandboxConfig, log_fd: int, *, namespaces: bool) -> None:
+    def _child(
+        self, config: SandboxConfig, log_fd: int, *, namespaces: bool, launcher: int = -1
+    ) -> None:
         """In the forked child: enter the sandbox, then run the runtime. Never returns."""
         code = 1
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             enter.redirect_stdio(log_fd)
-            os.closerange(3, 65536)  # the zygote's socket and pipes stay out of reach
+            # The zygote's socket and pipes stay out of reach.
+            enter.close_fds_except({self._pidfd, launcher})
             if namespaces:
                 if config.cgroup_procs:
                     enter.join_cgroups(config.cgroup_procs)
@@ -213,7 +278,16 @@ class Zygote:
                 if os.getppid() != self._pid:
                     os._exit(1)
                 enter.apply_rlimits(config)
+            enter.limit_descriptors_and_cores()
+            enter.join_session_keyring()
             enter.finish(config)
+            if namespaces:
+                self._die_with_us(launcher)
+            for fd in (self._pidfd, launcher):
+                if fd >= 0:
+                    os.close(fd)
+            if self._seccomp is not None:
+                self._seccomp.install()  # last: from here on, only the function's code runs
             if config.argv is not None:
                 os.execve(config.argv[0], list(config.argv), os.environ)
             code = bootstrap.main(config.handler, config.sys_path, config.sys_path_tail)
@@ -228,6 +302,23 @@ class Zygote:
                 sys.stderr.flush()
             os._exit(code)
 
+    def _die_with_us(self, launcher: int) -> None:
+        """In a namespaces runtime: arm PR_SET_PDEATHSIG to the zygote. The signal fires when
+        the *current* parent dies, and a parent's death fires it too, so it is armed only
+        once the launcher has exited, which reparents this runtime to the zygote (its
+        subreaper): the launcher's pidfd turns readable after its children are reparented
+        (kernel/exit.c, exit_notify). Then, if the zygote died in between, the signal would
+        never come: its pidfd tells, and the runtime exits itself. Without pidfds (kernel <
+        5.3) the runtime has no parent-death signal; the host kills leftover cgroups when
+        it starts."""
+        if launcher < 0 or self._pidfd < 0:
+            return
+        if not exited(launcher, LAUNCHER_EXIT_WAIT_MS):
+            raise enter.SandboxError("the sandbox launcher did not exit")
+        enter.libc().parent_death_signal(signal.SIGKILL)
+        if exited(self._pidfd):
+            os._exit(1)
+
     def _shutdown(self) -> None:
         for stem in self._stems.values():
             stem.close()  # EOF: the waiting launcher exits
@@ -240,12 +331,29 @@ def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # Die with the host (PR_SET_PDEATHSIG): the host's death must not leave sandboxes behind.
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    enter.libc()
+    enter.libc().warm()
     # Load the resolver's NSS modules once here, not in every sandbox that resolves a name.
     with contextlib.suppress(OSError):
         socket.getaddrinfo("localhost", 0, socket.AF_INET, socket.SOCK_STREAM)
     sock = socket.socket(fileno=int(sys.argv[1]))
-    Zygote(sock).serve()
+    Zygote(sock, read_seccomp(sys.argv[3] if len(sys.argv) > 3 else "-")).serve()
+
+
+def read_seccomp(arg: str) -> enter.SeccompProgram | None:
+    """The seccomp program from the fd in ``arg``; "-" means the host chose to run sandboxes
+    unfiltered, which is said loudly (the host refuses to by default)."""
+    if arg == "-":
+        print("nimbus zygote: sandboxes run WITHOUT a seccomp filter", file=sys.stderr)
+        return None
+    fd = int(arg)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return enter.SeccompProgram(b"".join(chunks))
 
 
 if __name__ == "__main__":

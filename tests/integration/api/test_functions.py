@@ -52,6 +52,14 @@ def test_create_reports_configuration_and_becomes_active(lam: Any, fname: str) -
     assert downloaded == CODE
 
 
+@pytest.mark.parametrize("key", ["a" * 300, "A" * 64, "0" * 64, "abc"])
+def test_a_code_key_that_is_no_blob_is_not_found(server: NimbusServer, key: str) -> None:
+    # A 300-character key was a 500 (ENAMETOOLONG from the disk), found by the API fuzz.
+    response = httpx.get(f"{server.url}/_nimbus/code/{key}.zip")
+    assert response.status_code == 404
+    assert response.headers["x-amzn-errortype"] == "ResourceNotFoundException"
+
+
 def test_names_full_and_partial_arns_are_accepted(lam: Any, fname: str) -> None:
     create(lam, fname)
     full = f"arn:aws:lambda:us-east-1:000000000000:function:{fname}"

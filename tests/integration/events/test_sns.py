@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from xml.etree import ElementTree
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -60,3 +62,31 @@ def test_errors(server: NimbusServer) -> None:
     with pytest.raises(ClientError) as exc:
         sns.publish(TopicArn=topic, Message="")
     assert exc.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        # Found by the API fuzz (tests/security/test_api_fuzz.py): a 500 (KeyError, then
+        # binascii.Error), and an answer whose XML no parser reads (a control character echoed).
+        ({"MessageAttributes.entry.1.Value.StringValue": "v"}, "InvalidParameter"),
+        (
+            {
+                "MessageAttributes.entry.1.Name": "k",
+                "MessageAttributes.entry.1.Value.DataType": "Binary",
+                "MessageAttributes.entry.1.Value.BinaryValue": "not base64!",
+            },
+            "InvalidParameter",
+        ),
+        ({"Action": "Pub\x07lish\x00"}, "InvalidAction"),
+    ],
+)
+def test_bad_input_is_a_parseable_xml_error(
+    server: NimbusServer, form: dict[str, str], code: str
+) -> None:
+    topic = server.client("sns").create_topic(Name=f"x-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    data = {"Action": "Publish", "TopicArn": topic, "Message": "m", **form}
+    response = httpx.post(f"{server.url}/", data=data)
+    assert response.status_code == 400, response.text
+    root = ElementTree.fromstring(response.content)  # raises on a character XML cannot carry
+    assert root.findtext("Error/Code") == code

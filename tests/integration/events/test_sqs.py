@@ -227,3 +227,43 @@ def test_sqs_body_that_is_json_but_not_an_object_is_a_400(server: Any) -> None:
             },
         )
         assert response.status_code == 400, (body, response.text)
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        # Each was a 500 (an AttributeError or TypeError on the member's JSON type) until the
+        # API fuzz (tests/security/test_api_fuzz.py) found it.
+        ("ChangeMessageVisibilityBatch", {"Entries": [None]}),
+        ("DeleteMessageBatch", {"Entries": ["x"]}),
+        ("SendMessageBatch", {"Entries": {"Id": "a"}}),
+        ("SendMessage", {"MessageBody": "b", "MessageAttributes": {"k": "v"}}),
+        ("SendMessage", {"MessageBody": "b", "MessageAttributes": {"k": {"StringValue": 1}}}),
+        ("SendMessage", {"MessageBody": ["b"]}),
+        ("ReceiveMessage", {"AttributeNames": 5}),
+        ("ReceiveMessage", {"MessageAttributeNames": [1]}),
+        ("GetQueueAttributes", {"AttributeNames": {"All": 1}}),
+        ("SetQueueAttributes", {"Attributes": ["DelaySeconds"]}),
+        ("SetQueueAttributes", {"Attributes": {"DelaySeconds": 5}}),
+        ("ListQueues", {"NextToken": [False]}),
+        ("CreateQueue", {"QueueName": "ok-name", "tags": ["a"]}),
+        ("ChangeMessageVisibility", {"ReceiptHandle": "h", "VisibilityTimeout": [1]}),
+    ],
+)
+def test_a_member_of_the_wrong_json_type_is_invalid_parameter_value(
+    sqs: Any, server: NimbusServer, operation: str, params: dict[str, Any]
+) -> None:
+    import httpx
+
+    url = new_queue(sqs)
+    response = httpx.post(
+        f"{server.url}/",
+        content=json.dumps({"QueueUrl": url, **params}),
+        headers={
+            "X-Amz-Target": f"AmazonSQS.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["__type"] == "com.amazonaws.sqs#InvalidParameterValue"
+    assert response.headers["x-amzn-query-error"] == "InvalidParameterValue;Sender"

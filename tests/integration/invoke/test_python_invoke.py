@@ -64,7 +64,9 @@ def handler(event, context):
     assert env["LAMBDA_TASK_ROOT"] == "/var/task"
     assert env["LAMBDA_RUNTIME_DIR"]
     assert re.match(r"^127\.0\.0\.1:\d+$", env["AWS_LAMBDA_RUNTIME_API"])
-    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    # The server's loopback, or (isolated function network, the default as root) the
+    # gateway of the function's own network namespace.
+    assert re.match(r"^http://(127\.0\.0\.1|100\.\d+\.0\.1):\d+$", env["AWS_ENDPOINT_URL"])
     assert env["GREETING"] == "hi"
     assert out["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert out["function_name"] == fname

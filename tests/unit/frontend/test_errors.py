@@ -107,6 +107,16 @@ def test_query_xml_escapes_and_echoes_the_request_id() -> None:
     assert root.findtext("RequestId") == "req-1"
 
 
+def test_query_xml_replaces_characters_xml_cannot_carry() -> None:
+    # An action or parameter echoed in a message can hold any character a form can encode;
+    # a control character in the document made it unparseable (found by the API fuzz).
+    request = _request()
+    mark_protocol(request, "query", "req-1")
+    response = render_error(request, SnsInvalidParameterError("bad \x07\x00 \ufffe <ok>"))
+    root = ElementTree.fromstring(response.body)
+    assert root.findtext("Error/Message") == "bad \ufffd\ufffd \ufffd <ok>"
+
+
 @pytest.mark.parametrize("protocol", [None, "sqs-json", "query"])
 def test_unexpected_errors_are_a_logged_rest_500(
     protocol: str | None, caplog: pytest.LogCaptureFixture

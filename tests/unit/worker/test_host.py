@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,8 @@ class FakeHandle:
         self.exit_status: int | None = None
         self.pid = 4242
         self.initialized_calls = 0
+        self.frozen = False
+        self.freezes: list[bool] = []  # every freeze (True) and thaw (False) that changed it
         self._callbacks: list[Callable[[int], None]] = []
 
     def exit(self, status: int) -> None:
@@ -74,6 +77,17 @@ class FakeHandle:
     def initialized(self) -> None:
         self.initialized_calls += 1
 
+    def freeze(self) -> bool:
+        if self.exit_status is None and not self.frozen:
+            self.frozen = True
+            self.freezes.append(True)
+        return self.frozen
+
+    def thaw(self) -> None:
+        if self.frozen:
+            self.frozen = False
+            self.freezes.append(False)
+
 
 class FakeSandbox:
     def __init__(self, behaviour: Behaviour) -> None:
@@ -84,6 +98,9 @@ class FakeSandbox:
 
     @property
     def peer_uid(self) -> int | None:
+        return None
+
+    def runtime_api_socket(self) -> socket.socket | None:
         return None
 
     async def spawn(self, spec: EnvironmentSpec, launch: Launch) -> FakeHandle:

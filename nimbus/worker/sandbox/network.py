@@ -1,0 +1,438 @@
+"""Isolated function networks: one network namespace per environment, made ahead of time.
+
+Per server (``FunctionNetwork``): a block of addresses claimed with an flock (several servers
+share a machine in the test suite, as with uid blocks), a bridge holding the gateway
+address, and one nft table (``network_policy.ruleset``). Per environment (``Netns``): a
+network namespace with loopback up and one veth, ``eth0`` inside, whose host end is an
+*isolated* port of the bridge (no frame passes between two isolated ports, so environments
+have no layer 2 path to each other), IPv6 off. The namespace is held by a file descriptor of
+the server, never by a name under /run/netns: when the server and its sandboxes die, the
+kernel removes the namespaces and their veths by itself.
+
+Making a namespace costs ~1 ms of kernel time (unshare) plus a share of one ``ip`` process;
+a pool keeps ``pool_size`` ready so that a cold start only takes one, and concurrent cold
+starts that find it empty share one batch. Releasing one is closing its descriptor: the
+kernel tears it down in a workqueue, off every path Nimbus waits on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import fcntl
+import logging
+import os
+import socket
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from nimbus.errors import ServiceError
+from nimbus.worker.sandbox import network_policy as policy
+
+log = logging.getLogger(__name__)
+
+LOCK_DIR = Path("/run/lock/nimbus-net")
+CLONE_NEWNET = 0x40000000
+MAX_BATCH = 16  # namespaces one refill makes: bounds the time a burst of cold starts waits
+
+# <linux/sockios.h>
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+SIOCSIFADDR = 0x8916
+SIOCSIFNETMASK = 0x891C
+SIOCADDRT = 0x890B
+IFF_UP = 1
+RTF_UP = 1
+RTF_GATEWAY = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NetworkError(ServiceError):
+    """The function network could not be set up or extended."""
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET)")
+
+
+def _back_to(host_fd: int) -> None:
+    """Return the calling thread to the host's namespace. Should that ever fail, every later
+    socket of this thread would be made inside a sandbox's network: stop the server."""
+    try:
+        _setns(host_fd)
+    except OSError:
+        log.critical("could not return to the host network namespace; aborting")
+        os.abort()
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def _ifreq(name: str, payload: bytes) -> bytes:
+    return struct.pack("16s", name.encode()) + payload.ljust(24, b"\0")
+
+
+def _sockaddr(address: str) -> bytes:
+    return struct.pack("HH4s8x", socket.AF_INET, 0, socket.inet_aton(address))
+
+
+def _link_up(sock: socket.socket, name: str) -> None:
+    flags = struct.unpack_from("H", fcntl.ioctl(sock, SIOCGIFFLAGS, _ifreq(name, b"")), 16)[0]
+    fcntl.ioctl(sock, SIOCSIFFLAGS, _ifreq(name, struct.pack("H", flags | IFF_UP)))
+
+
+def _configure_inside(sock: socket.socket, address: str, gateway: str) -> None:
+    """Inside the namespace ``sock`` was made in: lo up, eth0 up with its address, and the
+    default route via the gateway (the classic ioctls: no process to start)."""
+    _link_up(sock, "lo")
+    fcntl.ioctl(sock, SIOCSIFADDR, _ifreq("eth0", _sockaddr(address)))
+    fcntl.ioctl(sock, SIOCSIFNETMASK, _ifreq("eth0", _sockaddr("255.255.0.0")))
+    _link_up(sock, "eth0")
+    # struct rtentry: pad, dst, gateway, genmask, flags, pad, pad, pad, metric, dev, mtu,
+    # window, irtt.
+    route = struct.pack(
+        "L16s16s16sHhLPhPLLH",
+        0,
+        _sockaddr("0.0.0.0"),
+        _sockaddr(gateway),
+        _sockaddr("0.0.0.0"),
+        RTF_UP | RTF_GATEWAY,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    fcntl.ioctl(sock, SIOCADDRT, route)
+
+
+def _run(argv: list[str], stdin: str = "") -> None:
+    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise NetworkError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Netns:
+    """One environment's network namespace, held open by ``fd`` in this process."""
+
+    fd: int
+    host: int  # its address's number in the block (network_policy.AddressPool)
+    address: str
+    veth: str  # the host end of its veth pair
+
+    @property
+    def path(self) -> str:
+        """A path the sandbox launcher (a root descendant of this process) can open to join
+        it: the descriptor itself, seen through /proc."""
+        return f"/proc/{os.getpid()}/fd/{self.fd}"
+
+
+class FunctionNetwork:
+    """One server's isolated function network (root only)."""
+
+    def __init__(
+        self,
+        *,
+        api_host: str,
+        api_port: int,
+        host_ports: tuple[int, ...] = (),
+        pool_size: int = 4,
+        lock_dir: Path = LOCK_DIR,
+        resolv_conf: Path = Path("/etc/resolv.conf"),
+    ) -> None:
+        self._api_target = policy.api_target(api_host)
+        self._api_port = api_port
+        self._host_ports = host_ports
+        self._size = pool_size
+        self._lock_dir = lock_dir
+        self._resolv_conf = resolv_conf
+        self._block: policy.Block | None = None
+        self._rules: policy.Rules | None = None
+        self._lock: int | None = None
+        self._host_fd = -1
+        self._addresses = policy.AddressPool()
+        # Veth names must not collide with those of an earlier server of the same block,
+        # which the kernel may still be tearing down: start at a random serial.
+        self._serial = int.from_bytes(os.urandom(4), "little")
+        self._ready: list[Netns] = []
+        self._waiters: list[asyncio.Future[Netns]] = []
+        self._refill: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def block(self) -> policy.Block:
+        assert self._block is not None, "FunctionNetwork.start() claims the block"
+        return self._block
+
+    @property
+    def gateway(self) -> str:
+        return self.block.gateway
+
+    @property
+    def endpoint_url(self) -> str:
+        """AWS_ENDPOINT_URL inside an environment: the gateway, DNAT-ed to the server."""
+        return f"http://{self.gateway}:{self._api_port}"
+
+    @property
+    def resolv_conf(self) -> str | None:
+        """The resolv.conf environments need instead of the host's (when that names a
+        loopback resolver), or None to keep the host's."""
+        if self._rules is None or self._rules.loopback_dns is None:
+            return None
+        return policy.resolv_conf(self.gateway)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._set_up)
+        self._schedule_refill()
+
+    def _set_up(self) -> None:
+        self._host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._lock_dir.mkdir(parents=True, exist_ok=True)
+        routes = policy.parse_routes(Path("/proc/net/route").read_text())
+        for index in policy.usable_blocks(routes):
+            lock = self._try_lock(index)
+            if lock is not None:
+                self._lock, self._block = lock, policy.Block(index=index)
+                break
+        else:
+            raise NetworkError("No free block of function network addresses on this machine.")
+        self._sweep()
+        try:
+            nameservers = policy.nameservers(self._resolv_conf.read_text())
+        except OSError:
+            nameservers = ()
+        self._rules = policy.Rules(
+            block=self.block,
+            api_port=self._api_port,
+            api_target=self._api_target,
+            host_ports=self._host_ports,
+            nameservers=nameservers,
+        )
+        block = self.block
+        # A fixed MAC: a bridge otherwise takes its ports' lowest one, which changes as
+        # environments come and go and leaves their neighbour caches stale.
+        mac = f"02:6e:6d:62:00:{block.index:02x}"
+        _run(["ip", "link", "add", block.bridge, "address", mac, "type", "bridge"])
+        _write(f"/proc/sys/net/ipv6/conf/{block.bridge}/disable_ipv6", "1")
+        # DNAT to 127.0.0.1 (the API, host ports, a loopback resolver) needs this on the
+        # interface the packets arrive on; the nft input chain admits only those DNATs.
+        _write(f"/proc/sys/net/ipv4/conf/{block.bridge}/route_localnet", "1")
+        _run(
+            ["ip", "-batch", "-"],
+            f"address add {block.gateway}/16 dev {block.bridge}\nlink set {block.bridge} up\n",
+        )
+        _run(["nft", "-f", "-"], policy.ruleset(self._rules))
+        if Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "1":
+            # NAT out needs forwarding; it is left on at exit (as Docker does): other
+            # software may rely on it by then.
+            log.info("enabling net.ipv4.ip_forward for function networks")
+            _write("/proc/sys/net/ipv4/ip_forward", "1")
+
+    def _try_lock(self, index: int) -> int | None:
+        fd = os.open(self._lock_dir / f"block-{index}", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _sweep(self) -> None:
+        """Remove the bridges and tables of servers that died without closing (their block's
+        flock is free), and any left in our own block."""
+        bridges = {
+            index
+            for name in os.listdir("/sys/class/net")
+            if (index := policy.block_of_bridge(name)) is not None
+        }
+        listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+        tables = {
+            int(line.rsplit("nimbus-fn", 1)[1])
+            for line in listed.stdout.splitlines()
+            if line.startswith("table inet nimbus-fn") and line.rsplit("nimbus-fn", 1)[1].isdigit()
+        }
+        for index in sorted(bridges | tables):
+            mine = index == self.block.index
+            lock = None if mine else self._try_lock(index)
+            if not mine and lock is None:
+                continue  # a live server's
+            try:
+                block = policy.Block(index=index)
+                if index in bridges:
+                    subprocess.run(["ip", "link", "del", block.bridge], capture_output=True)
+                if index in tables:
+                    subprocess.run(
+                        ["nft", "delete", "table", "inet", block.table], capture_output=True
+                    )
+                log.info("removed the function network of a dead server (block %d)", index)
+            finally:
+                if lock is not None:
+                    os.close(lock)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._refill is not None:
+            self._refill.cancel()
+            await asyncio.gather(self._refill, return_exceptions=True)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(NetworkError("The worker host is closing."))
+        self._waiters = []
+        ready, self._ready = self._ready, []
+        for netns in ready:
+            self.release(netns)
+        if self._block is not None:
+            await asyncio.to_thread(self._tear_down, self._block)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        if self._host_fd >= 0:
+            os.close(self._host_fd)
+            self._host_fd = -1
+
+    @staticmethod
+    def _tear_down(block: policy.Block) -> None:
+        subprocess.run(["nft", "delete", "table", "inet", block.table], capture_output=True)
+        subprocess.run(["ip", "link", "del", block.bridge], capture_output=True)
+
+    # -- namespaces -----------------------------------------------------------------------
+
+    async def take(self) -> Netns:
+        """A ready namespace; made now (batched with concurrent callers) when the pool is
+        empty. Raises NetworkError when one cannot be made."""
+        if self._closed:
+            raise NetworkError("The worker host is closing.")
+        if self._ready:
+            netns = self._ready.pop(0)
+            self._schedule_refill()
+            return netns
+        waiter: asyncio.Future[Netns] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._schedule_refill()
+        return await waiter
+
+    def release(self, netns: Netns) -> None:
+        """Forget a namespace: the kernel deletes it (and its veth) once no process is left
+        in it. Never raises."""
+        with contextlib.suppress(OSError):
+            os.close(netns.fd)
+        self._addresses.release(netns.host)
+
+    def listening_socket(self, netns: Netns) -> socket.socket:
+        """A TCP socket listening on 127.0.0.1:9001 inside ``netns``: the environment's
+        Runtime API, which nothing outside that namespace can connect to. A socket keeps
+        the namespace it was made in; only socket() has to run inside it (microseconds, on
+        the calling thread alone)."""
+        _setns(netns.fd)
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        finally:
+            _back_to(self._host_fd)
+        try:
+            sock.bind((policy.RUNTIME_API_HOST, policy.RUNTIME_API_PORT))
+            sock.listen(16)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _schedule_refill(self) -> None:
+        if self._refill is None and not self._closed:
+            self._refill = asyncio.ensure_future(self._refill_loop())
+
+    def _wanted(self) -> int:
+        self._waiters = [w for w in self._waiters if not w.done()]
+        return min(MAX_BATCH, len(self._waiters) + self._size - len(self._ready))
+
+    async def _refill_loop(self) -> None:
+        try:
+            while not self._closed and (count := self._wanted()) > 0:
+                hosts = [self._addresses.acquire() for _ in range(count)]
+                serials = [(self._serial + n) & 0xFFFFFFFF for n in range(count)]
+                self._serial += count
+                try:
+                    made = await asyncio.to_thread(self._make, hosts, serials)
+                except (OSError, NetworkError, LookupError) as exc:
+                    for host in hosts:
+                        self._addresses.release(host)
+                    log.warning("could not make function network namespaces: %s", exc)
+                    for waiter in self._waiters:
+                        if not waiter.done():
+                            waiter.set_exception(
+                                NetworkError(f"Could not make a function network: {exc}")
+                            )
+                    self._waiters = []
+                    return
+                for netns in made:
+                    self._hand_out(netns)
+        finally:
+            self._refill = None
+
+    def _hand_out(self, netns: Netns) -> None:
+        while self._waiters:
+            waiter = self._waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(netns)
+                return
+        if self._closed:
+            self.release(netns)
+        else:
+            self._ready.append(netns)
+
+    def _make(self, hosts: list[int], serials: list[int]) -> list[Netns]:
+        """In a worker thread: ``len(hosts)`` namespaces with their veths, one ``ip``
+        process for all of them."""
+        block = self.block
+        made: list[tuple[Netns, socket.socket]] = []
+        try:
+            for host, serial in zip(hosts, serials, strict=True):
+                if _libc.unshare(CLONE_NEWNET) != 0:
+                    _back_to(self._host_fd)
+                    raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+                try:
+                    fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                    # Devices made from now on in this namespace (eth0) get no IPv6: the
+                    # nft rules are IPv4 rules, and an IPv6 link-local path must not exist.
+                    _write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                finally:
+                    _back_to(self._host_fd)
+                netns = Netns(
+                    fd=fd, host=host, address=block.address(host), veth=block.veth(serial)
+                )
+                made.append((netns, sock))
+            commands = "".join(
+                f"link add {netns.veth} master {block.bridge} type veth"
+                f" peer name eth0 netns {netns.path}\n"
+                f"link set {netns.veth} type bridge_slave isolated on\n"
+                for netns, _ in made
+            )
+            _run(["ip", "-batch", "-"], commands)
+            host_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            with host_sock:
+                for netns, sock in made:
+                    _write(f"/proc/sys/net/ipv6/conf/{netns.veth}/disable_ipv6", "1")
+                    _link_up(host_sock, netns.veth)
+                    _configure_inside(sock, netns.address, block.gateway)
+        except BaseException:
+            for netns, _ in made:
+                with contextlib.suppress(OSError):
+                    os.close(netns.fd)  # the kernel removes any veth made with it
+            raise
+        finally:
+            for _, sock in made:
+                sock.close()
+        return [netns for netns, _ in made]

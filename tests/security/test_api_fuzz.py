@@ -1,0 +1,358 @@
+"""A fuzz run over every API route of a real `nimbus server`: generated bad input is answered
+with an AWS error its SDK parses, never a 5xx AWS does not document, never a hang, and the
+server is still up (and logged no traceback) afterwards.
+
+The routes come from the frontend's route tables (``Apis``), so a new route is fuzzed as soon
+as it is routed; each is paired with its botocore operation (``nimbus.testing.fuzz``), whose
+input shape the bodies, query strings and headers are generated from. Real functions, a
+version, an alias, a layer, a queue and a topic exist first, so requests that name them get
+past the 404 into the code behind it. Hypothesis is derandomised and bounded in examples, so
+a run is the same run every time.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import httpx
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from nimbus.frontend.app import Apis
+from nimbus.testing import fuzz
+from nimbus.testing.fuzz import RouteCase
+from nimbus.testing.wire_oracle import Answer, Protocol, documented_5xx, problems
+from tests.integration.invoke.helpers import deploy
+from tests.support import ROLE, NimbusServer, make_zip
+
+# On an unexpected error hypothesis describes the strategy, which for a large input shape is
+# tens of kilobytes: it warns so, and the suite's filterwarnings=error would mask the error.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
+SESSION = botocore.session.get_session()
+LAMBDA = SESSION.get_service_model("lambda")
+SQS = SESSION.get_service_model("sqs")
+SNS = SESSION.get_service_model("sns")
+# Examples per Lambda route (~45 routes) and per SQS and SNS operation (~65, all on POST /);
+# NIMBUS_FUZZ_SCALE multiplies both for a longer hunt than CI's.
+SCALE = float(os.environ.get("NIMBUS_FUZZ_SCALE", "1"))
+EXAMPLES = int(30 * SCALE)
+QUEUE_EXAMPLES = int(25 * SCALE)
+TIMEOUT_S = 15.0  # no answer in this long is a hang (no generated request waits on purpose)
+ACCOUNT = "000000000000"
+HANDLER = "def handler(event, context):\n    return event\n"
+ZIP = make_zip({"app.py": HANDLER})
+ZIP_B64 = base64.b64encode(ZIP).decode()
+
+
+def all_routes() -> list[Any]:
+    """Every route of every route table the ASGI app is built from. ``routes()`` only lists
+    bound handlers, so a table needs none of its services to say what it routes."""
+    tables = typing.get_type_hints(Apis).values()
+    return [route for table in tables for route in table.routes(object.__new__(table))]
+
+
+CASES = fuzz.route_cases(all_routes(), LAMBDA)
+LAMBDA_CASES = [c for c in CASES if c.template != "/"]
+
+
+@dataclass(frozen=True)
+class Target:
+    server: NimbusServer
+    client: httpx.Client
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    server = NimbusServer(
+        data_dir=tmp_path_factory.mktemp("fuzz") / "data",
+        # Provisioned concurrency and reservations the fuzz asks for stay a handful of
+        # environments: AWS keeps 100 of the account's concurrency unreserved.
+        env={"NIMBUS_ACCOUNT_CONCURRENCY": "103"},
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=TIMEOUT_S) as client:
+            yield Target(server, client)
+    finally:
+        server.stop()
+
+
+FUNCTIONS = ("fuzz-a", "fuzz-b")
+
+
+def _resources(target: Target) -> dict[str, list[Any]]:
+    """Make sure the named resources exist (an earlier route may have deleted them), and
+    return the real values requests should name, by botocore member name."""
+    lam = target.server.client("lambda")
+    for name in FUNCTIONS:
+        if target.client.get(f"/2015-03-31/functions/{name}").status_code == 404:
+            deploy(lam, name, HANDLER, Publish=True)
+    if target.client.get("/2015-03-31/functions/fuzz-a/aliases/live").status_code == 404:
+        lam.create_alias(FunctionName="fuzz-a", Name="live", FunctionVersion="1")
+    layers = lam.list_layer_versions(LayerName="fuzz-layer")["LayerVersions"]
+    if not layers:
+        layers = [lam.publish_layer_version(LayerName="fuzz-layer", Content={"ZipFile": ZIP})]
+    layer_arn = layers[0]["LayerVersionArn"]
+    queue_url = target.server.client("sqs").create_queue(QueueName="fuzz-q")["QueueUrl"]
+    topic_arn = target.server.client("sns").create_topic(Name="fuzz-t")["TopicArn"]
+    location = target.client.get("/2015-03-31/functions/fuzz-a").json()["Code"]["Location"]
+    arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fuzz-a"
+    names = [*FUNCTIONS, arn, f"{arn}:1", "fuzz-a:live", f"{ACCOUNT}:function:fuzz-b"]
+    return {
+        "FunctionName": names,
+        "name": names,
+        "Resource": [arn, f"{arn}:live"],
+        "Qualifier": ["1", "$LATEST", "live", "2"],
+        "Name": ["live", "other"],
+        "FunctionVersion": ["1", "$LATEST", "ALL"],
+        "LayerName": ["fuzz-layer", layer_arn.rsplit(":", 1)[0]],
+        "VersionNumber": [layer_arn.rsplit(":", 1)[1]],
+        "Layers": [layer_arn],
+        "StatementId": ["s1"],
+        "key": [location.rsplit("/", 1)[1].removesuffix(".zip")],
+        "ZipFile": [ZIP_B64],
+        "Role": [ROLE],
+        "Handler": ["app.handler"],
+        "QueueUrl": [queue_url],
+        "QueueName": ["fuzz-q", "fuzz-new"],
+        "TopicArn": [topic_arn],
+        "TargetArn": [topic_arn],
+        "Endpoint": [queue_url.replace("http", "arn"), arn],
+        # A valid long poll waits for up to 20 s: only its bounds are fuzzed.
+        "WaitTimeSeconds": [0, -1, 21],
+    }
+
+
+@dataclass(frozen=True)
+class FuzzRequest:
+    method: str
+    target: str  # the raw request target: path (already percent-encoded) and query
+    headers: Mapping[str, str]
+    body: bytes
+
+
+_PARAM = re.compile(r"\{[^}]+\}")
+
+
+def _fill(template: str, segments: Sequence[str]) -> str:
+    values = iter(segments)
+    return _PARAM.sub(lambda _: next(values), template)
+
+
+def lambda_requests(case: RouteCase, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
+    op = LAMBDA.operation_model(case.operation) if case.operation else None
+    shape = op.input_shape if op is not None else None
+    if shape is not None and "payload" in shape.serialization:
+        body = st.one_of(
+            fuzz.junk().map(fuzz.json_bytes), st.sampled_from(fuzz.BAD_BODIES), st.just(b"{}")
+        )
+    else:
+        body = fuzz.body(shape, known, fuzz.body_members(shape))
+    path = st.tuples(*(fuzz.segment(p, known) for p in case.operation_params)).map(
+        lambda segments: _fill(case.template, segments)
+    )
+    return st.builds(
+        lambda p, q, h, b: FuzzRequest(
+            case.method, f"{p}?{fuzz.encode_query(q)}" if q else p, h, b
+        ),
+        path,
+        fuzz.query(fuzz.located(shape, "querystring"), known),
+        fuzz.headers(fuzz.located(shape, "header"), known),
+        body,
+    )
+
+
+def send(client: httpx.Client, request: FuzzRequest) -> Answer:
+    try:
+        response = client.request(
+            request.method,
+            request.target.split("?", 1)[0],
+            # Latin-1, as HTTP/1.1 carries header values (httpx would encode str as ASCII).
+            headers={k.encode(): v.encode("latin-1") for k, v in request.headers.items()},
+            content=request.body,
+            # The target goes on the wire as generated: httpx would normalise "..", "%2e".
+            extensions={"target": request.target.encode()},
+        )
+    except httpx.TimeoutException as exc:
+        raise AssertionError(f"no answer in {TIMEOUT_S} s (a hang): {request}") from exc
+    return Answer(
+        response.status_code,
+        {k.lower(): v for k, v in response.headers.items()},
+        response.content,
+    )
+
+
+def run(
+    target: Target,
+    strategy: st.SearchStrategy[FuzzRequest],
+    examples: int,
+    protocol: Protocol,
+    allowed: frozenset[str] = frozenset(),
+) -> None:
+    """Send ``examples`` generated requests; fail listing every distinct problem found, each
+    with the first request that showed it. Every example runs (no stop at the first failure,
+    no shrinking against a live server): one run reports all there is to fix."""
+    found: dict[str, tuple[FuzzRequest, Answer]] = {}
+
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def fuzzed(request: FuzzRequest) -> None:
+        answer = send(target.client, request)
+        for problem in problems(protocol, answer, allowed_5xx=allowed):
+            found.setdefault(
+                f"{problem} <- {request.headers.get('X-Amz-Target', '')}", (request, answer)
+            )
+
+    fuzzed()
+    assert not found, "\n\n".join(
+        f"{problem}\n  request: {_short(request)}\n  answer: {_short(answer)}"
+        for problem, (request, answer) in found.items()
+    )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) < 2000 else f"{text[:2000]}... ({len(text)} characters)"
+
+
+def test_every_route_table_is_enumerated() -> None:
+    # The route tables are read, not listed here: an empty or partial enumeration would make
+    # the fuzz pass vacuously.
+    operations = {c.operation for c in LAMBDA_CASES}
+    assert len(LAMBDA_CASES) >= 45, [c.id for c in LAMBDA_CASES]
+    assert {"CreateFunction", "Invoke", "PublishLayerVersion", "PutFunctionConcurrency"} <= (
+        operations
+    )
+    assert any(c.template == "/" for c in CASES)
+
+
+@pytest.mark.parametrize("case", LAMBDA_CASES, ids=lambda c: c.id)
+def test_lambda_route_answers_bad_input_with_aws_errors(target: Target, case: RouteCase) -> None:
+    known = _resources(target)
+    op = LAMBDA.operation_model(case.operation) if case.operation else None
+    allowed = documented_5xx(op)
+    run(target, lambda_requests(case, known), EXAMPLES, "rest-json", allowed)
+
+
+def sqs_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
+    shape = SQS.operation_model(operation).input_shape
+    return st.builds(
+        lambda h, t, b: FuzzRequest("POST", "/", {**h, "X-Amz-Target": t}, b),
+        fuzz.headers({}, known),
+        # Now and then the operation's name is mangled (an SDK's typo, another service's).
+        st.sampled_from(
+            [f"AmazonSQS.{operation}"] * 9
+            + [f"AmazonSQS.{operation.lower()}", "AmazonSQS.", f"AmazonSQS.{operation}."]
+        ),
+        fuzz.body(shape, known, fuzz.body_members(shape)),
+    )
+
+
+@pytest.mark.parametrize("operation", SQS.operation_names)
+def test_sqs_json_protocol_answers_bad_input_with_aws_errors(
+    target: Target, operation: str
+) -> None:
+    known = _resources(target)
+    run(target, sqs_requests(operation, known), QUEUE_EXAMPLES, "sqs-json")
+
+
+def _form(action: str, shape: Any, value: dict[str, Any]) -> bytes:
+    pairs = [("Action", action), ("Version", "2010-03-31")]
+    if shape is not None:
+        fuzz.flatten_query(shape, value, "", pairs)
+    return fuzz.encode_query(pairs).encode()
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def sns_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
+    shape = SNS.operation_model(operation).input_shape
+    query = st.lists(
+        st.tuples(st.sampled_from(("Action", "TopicArn", "Message")), st.text(max_size=8)),
+        max_size=2,
+    )
+    formed = st.builds(
+        lambda value, q: FuzzRequest(
+            "POST", f"/?{fuzz.encode_query(q)}" if q else "/", FORM, _form(operation, shape, value)
+        ),
+        fuzz.structure(shape, known) if shape is not None else st.just({}),
+        query,
+    )
+    raw = st.builds(
+        lambda b: FuzzRequest("POST", "/", FORM, b),
+        st.one_of(
+            st.sampled_from(fuzz.BAD_BODIES),
+            st.sampled_from(
+                (
+                    b"Action=",
+                    b"Action=Nope",
+                    b"Action=SendMessage",
+                    f"Action={operation}&Action=CreateTopic".encode(),
+                )
+            ),
+        ),
+    )
+    return st.one_of(formed, formed, formed, raw)
+
+
+@pytest.mark.parametrize("operation", SNS.operation_names)
+def test_sns_query_protocol_answers_bad_input_with_aws_errors(
+    target: Target, operation: str
+) -> None:
+    known = _resources(target)
+    run(target, sns_requests(operation, known), QUEUE_EXAMPLES, "query")
+
+
+OVERSIZE = 7 * 1024 * 1024  # past every 6 MB limit but the code uploads' 70 MB
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.method in ("POST", "PUT")], ids=lambda c: c.id
+)
+def test_oversized_streamed_body_is_refused_or_parsed_never_a_5xx(
+    target: Target, case: RouteCase
+) -> None:
+    known = _resources(target)
+    path = _fill(case.template, [str(known.get(p, ["x"])[0]) for p in case.operation_params])
+
+    def chunks() -> Iterator[bytes]:
+        # Streamed without a Content-Length: the size must be counted, not trusted.
+        yield b'{"Payload": "'
+        for _ in range(OVERSIZE // 65_536):
+            yield b"a" * 65_536
+        yield b'"}'
+
+    protocol: Protocol = "rest-json" if case.template != "/" else "sqs-json"
+    headers = {"X-Amz-Target": "AmazonSQS.SendMessage"} if protocol == "sqs-json" else {}
+    try:
+        response = target.client.request(case.method, path, content=chunks(), headers=headers)
+    except httpx.WriteError:
+        return  # answered (and closed) before the body was all sent: it was not buffered
+    answer = Answer(response.status_code, dict(response.headers), response.content)
+    assert not problems(protocol, answer), (case.id, answer)
+
+
+def test_server_survives_the_run_and_logged_no_traceback(target: Target) -> None:
+    # Runs last (pytest keeps file order): the fuzz above has hit every route by now.
+    assert target.client.get("/2016-08-19/account-settings").status_code == 200
+    assert target.server.process is not None and target.server.process.poll() is None
+    log = Path(target.server.log_path or "").read_text(errors="replace")
+    assert "Traceback" not in log, log[-5000:]

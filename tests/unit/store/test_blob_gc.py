@@ -1,0 +1,105 @@
+"""Which code blobs the collector deletes (pure rules, with literals) and how the blob store
+deletes them (on a real directory)."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from pathlib import Path
+
+from nimbus.store.blob_gc import LayerVersionRow, Sweep, layer_key, referenced, sweep
+from nimbus.store.blobs import BlobStore, StoredBlob
+
+LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:shared:3"
+
+
+def test_layer_key_reads_name_and_version_of_a_layer_version_arn() -> None:
+    assert layer_key(LAYER_ARN) == ("shared", 3)
+    assert layer_key("arn:aws:lambda:us-east-1:000000000000:function:f") is None
+    assert layer_key("arn:aws:lambda:us-east-1:000000000000:layer:shared:x") is None
+
+
+def test_function_versions_and_live_layers_reference_their_blobs() -> None:
+    configs: list[dict[str, object]] = [
+        {"code_blob": "a"},
+        {"code_blob": "b", "layers": [{"arn": LAYER_ARN}]},
+    ]
+    layers = [
+        LayerVersionRow(name="live", version=1, blob="c", deleted=False),
+        LayerVersionRow(name="shared", version=3, blob="d", deleted=True),  # still used
+        LayerVersionRow(name="gone", version=1, blob="e", deleted=True),  # used by nobody
+    ]
+    assert referenced(configs, layers) == frozenset({"a", "b", "c", "d"})
+
+
+def test_a_config_without_layers_or_with_junk_references_only_its_code() -> None:
+    assert referenced([{"code_blob": "a", "layers": None}, {"layers": [3]}], []) == {"a"}
+
+
+def blob(key: str, modified_s: float) -> StoredBlob:
+    return StoredBlob(key=key, modified_s=modified_s, size=1)
+
+
+def test_sweep_deletes_only_what_has_been_unreferenced_and_old_for_the_grace() -> None:
+    stored = [blob("ref", 0), blob("old", 0), blob("young", 950), blob("seen", 0)]
+    result = sweep(stored, frozenset({"ref"}), {"seen": 500.0}, now_s=1000.0, grace_s=100.0)
+    # "old" is first seen unreferenced now: it waits a grace from now; "seen" was seen at
+    # 500; "young" was stored 50 s ago.
+    assert result == Sweep(delete=frozenset({"seen"}), watching={"old": 1000.0, "young": 1000.0})
+
+
+def test_sweep_forgets_a_blob_that_is_referenced_again() -> None:
+    result = sweep([blob("k", 0)], frozenset({"k"}), {"k": 1.0}, now_s=1000.0, grace_s=10.0)
+    assert result == Sweep(delete=frozenset(), watching={})
+
+
+def test_sweep_with_no_grace_deletes_unreferenced_blobs_at_once() -> None:
+    result = sweep([blob("k", 999)], frozenset(), {}, now_s=1000.0, grace_s=0.0)
+    assert result.delete == {"k"}
+
+
+def a_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(e, c):\n    return e\n")
+    return buffer.getvalue()
+
+
+async def test_remove_deletes_the_blob_and_its_extraction(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    key = store.put(a_zip())
+    extracted = await store.extracted(key)
+    assert (extracted / "app.py").exists()
+    [stored] = store.inventory()
+    assert stored.key == key and stored.size == len(a_zip())
+    assert store.remove(key, unless_stored_after=time.time() + 1)
+    assert not store.exists(key) and not extracted.exists()
+    assert store.inventory() == []
+    again = await store.extracted(store.put(a_zip()))  # stored again: extracted afresh
+    assert (again / "app.py").exists()
+
+
+async def test_storing_the_same_content_again_protects_it_from_removal(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    key = store.put(a_zip())
+    past = time.time() - 3600
+    os.utime(store.path(key), (past, past))
+    before = time.time() - 1
+    assert store.put(a_zip()) == key  # what a concurrent CreateFunction of the same zip does
+    assert not store.remove(key, unless_stored_after=before)
+    assert store.exists(key)
+
+
+async def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    stale = tmp_path / "extracted" / ".tmp-crashed"
+    stale.mkdir()
+    (stale / "f").write_text("x")
+    fresh = tmp_path / "extracted" / ".tmp-running"
+    fresh.mkdir()
+    past = time.time() - 7200
+    os.utime(stale, (past, past))
+    assert store.remove_stale_temps(older_than=time.time() - 3600) == 1
+    assert not stale.exists() and fresh.exists()
