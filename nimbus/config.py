@@ -44,6 +44,9 @@ class Settings:
     # ("5432,6379") are host ports isolated functions reach at their gateway address.
     function_network: str = "isolated"
     function_host_ports: str = ""
+    # The resolv.conf whose nameservers isolated functions use (a loopback one, such as
+    # systemd-resolved's 127.0.0.53, is reached through their gateway).
+    resolv_conf: str = "/etc/resolv.conf"
     # Explicit interpreters, "python3.12=/path/python3.12,nodejs22.x=/path/node"; every other
     # runtime uses what is found on this host (runtimes/probe.py).
     runtimes: str = ""
@@ -101,6 +104,7 @@ class Settings:
             "cpu_limit": _env("CPU_LIMIT", cls.cpu_limit),
             "function_network": _env("FUNCTION_NETWORK", cls.function_network),
             "function_host_ports": _env("FUNCTION_HOST_PORTS", cls.function_host_ports),
+            "resolv_conf": _env("RESOLV_CONF", cls.resolv_conf),
             "runtimes": _env("RUNTIMES", cls.runtimes),
             "keep_alive_s": float(_env("KEEP_ALIVE", str(cls.keep_alive_s))),
             "init_timeout_s": float(_env("INIT_TIMEOUT", str(cls.init_timeout_s))),

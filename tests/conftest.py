@@ -16,10 +16,8 @@ _names = itertools.count()
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
     """One real `nimbus server` shared by the end-to-end tests of a session."""
-    instance = NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus") / "data")
-    instance.start()
-    yield instance
-    instance.stop()
+    with NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus") / "data") as instance:
+        yield instance
 
 
 @pytest.fixture(scope="session")

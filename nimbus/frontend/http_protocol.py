@@ -20,6 +20,15 @@ the reserve of the limit, that connection is answered 429 TooManyRequestsExcepti
 throttle, which SDKs retry with back-off) and closed, instead of serving it and letting the
 next cold start fail. Checking costs nothing: the kernel hands out the lowest free descriptor,
 so a descriptor numbered N means N others are open already.
+
+Holding connections open must not reach that reserve either (a slowloris client; isolated
+functions reach the API from their own 100.64.x.y addresses, which the gateway's DNAT keeps,
+with 1,024 descriptors each). So a request head must be complete within HEAD_TIMEOUT_S of
+the read that began it (else 408 and close); a connection that has sent nothing yet is
+closed after uvicorn's keep-alive timeout, as one idle between requests is; and a
+non-loopback address holds at most MAX_CONNECTIONS_PER_SOURCE connections at once, further
+ones answered 429 like a shortage of descriptors. The head timer is armed only when a head
+spans reads, so a request that arrives in one read (every SDK's) pays for no timer.
 """
 
 from __future__ import annotations
@@ -39,6 +48,13 @@ RETRY_AFTER_S: Final = 1
 # refusing never eats the reserve it protects.
 MAX_REFUSALS: Final = 16
 REFUSAL_WAIT_S: Final = 1.0
+# Go's http.Server has no default ReadHeaderTimeout, but nothing legitimate needs long for a
+# head of at most 10 KiB: a generous bound of Nimbus's own.
+HEAD_TIMEOUT_S: Final = 10.0
+# Connections one non-loopback address may hold: a function's SDK clients use a pool of 10
+# (botocore's max_pool_connections) or so; loopback (this machine's own users, and functions
+# with --function-network host) is not capped.
+MAX_CONNECTIONS_PER_SOURCE: Final = 64
 
 
 class Refusals:
@@ -55,6 +71,16 @@ def descriptor_ceiling(soft_limit: int, reserve: int) -> int | None:
     if soft_limit == resource.RLIM_INFINITY or soft_limit <= 0:
         return None
     return soft_limit - 1 - min(max(reserve, 0), soft_limit // 4)
+
+
+def capped_source(host: str | None) -> str | None:
+    """The address a connection from ``host`` counts against for the per-source cap, None
+    for one that is not capped: loopback, or no address (a Unix socket) (pure)."""
+    if host is None or host.startswith("127.") or host in ("::1", "localhost"):
+        return None
+    if host.startswith("::ffff:127."):
+        return None
+    return host
 
 
 class HeadTooLarge(Exception):
@@ -103,9 +129,13 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     _refusal: str | None = None
     _short = False  # accepted while the server is short of descriptors: answered 429
     _short_timer: asyncio.TimerHandle | None = None
+    _head_timer: asyncio.TimerHandle | None = None  # armed while a head spans reads
+    _source: str | None = None  # the address this connection counts against in per_source
     # Set by with_fd_reserve() on a subclass; None: no check.
     fd_ceiling: int | None = None
     refusals = Refusals()
+    per_source: dict[str, int] | None = None  # open connections per capped address
+    max_per_source = MAX_CONNECTIONS_PER_SOURCE
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
@@ -115,6 +145,23 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             sock = transport.get_extra_info("socket")
             if sock is not None and sock.fileno() > ceiling:
                 self._refuse_short(transport)
+                return
+        counts = self.per_source
+        if counts is not None:
+            source = capped_source(self.client[0] if self.client else None)
+            if source is not None:
+                held = counts.get(source, 0)
+                if held >= self.max_per_source:
+                    self._refuse_short(transport)
+                    return
+                counts[source] = held + 1
+                self._source = source
+        # uvicorn arms its keep-alive timer only after a response, so a connection that never
+        # sends a byte would be held for ever: it gets the same bound (one timer per
+        # connection, which uvicorn cancels at the first byte).
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def _refuse_short(self, transport: asyncio.Transport) -> None:
         refusals = self.refusals
@@ -131,6 +178,17 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self.refusals.open -= 1
             if self._short_timer is not None:
                 self._short_timer.cancel()
+        source, counts = self._source, self.per_source
+        if source is not None and counts is not None:
+            self._source = None
+            left = counts.get(source, 1) - 1
+            if left > 0:
+                counts[source] = left
+            else:
+                counts.pop(source, None)
+        self._stop_head_timer()
+        # uvicorn cancels its keep-alive timer only on a clean close.
+        self._unset_keepalive_if_required()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -170,6 +228,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        if self._head_timer is not None:
+            self._stop_head_timer()
         if len(self.headers) > MAX_HEADERS:
             self._stop(self._too_many_message())
         if self._delivered() > MAX_HEAD_BYTES:
@@ -194,6 +254,20 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(self._too_many_message())
         elif self._delivered() + self._pending > MAX_HEAD_BYTES:
             self._refuse(self._too_large_message())
+        elif self._head_timer is None:
+            # The head spans reads: from the read that began it, it has HEAD_TIMEOUT_S.
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and self._refusal is None and not self.transport.is_closing():
+            self._refusal = f"Request head not received within {HEAD_TIMEOUT_S:g} s."
+            self._write_and_close(408, self._refusal)
 
     def _too_many_message(self) -> str:
         return f"Request has more than {MAX_HEADERS} headers."
@@ -256,13 +330,21 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def with_fd_reserve(reserve: int) -> type[CoalescingHttpToolsProtocol]:
+def with_fd_reserve(
+    reserve: int, *, max_per_source: int = MAX_CONNECTIONS_PER_SOURCE
+) -> type[CoalescingHttpToolsProtocol]:
     """The protocol class that keeps ``reserve`` descriptors free below this process's soft
-    RLIMIT_NOFILE (read now, when the server starts)."""
+    RLIMIT_NOFILE (read now, when the server starts), and lets each non-loopback address hold
+    at most ``max_per_source`` connections."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     ceiling = descriptor_ceiling(soft, reserve)
     return type(
         "ReservingHttpToolsProtocol",
         (CoalescingHttpToolsProtocol,),
-        {"fd_ceiling": ceiling, "refusals": Refusals()},
+        {
+            "fd_ceiling": ceiling,
+            "refusals": Refusals(),
+            "per_source": {},
+            "max_per_source": max_per_source,
+        },
     )

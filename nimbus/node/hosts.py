@@ -38,7 +38,10 @@ def network_options(settings: Settings) -> network_policy.NetworkOptions | None:
     if mode == network_policy.HOST:
         return None
     return network_policy.NetworkOptions(
-        api_host=settings.host, api_port=settings.port, host_ports=ports
+        api_host=settings.host,
+        api_port=settings.port,
+        host_ports=ports,
+        resolv_conf=settings.resolv_conf,
     )
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nimbus.clock import Clock
 from nimbus.config import Settings
+from nimbus.control.validation import TIMEOUT_RANGE
 from nimbus.observability.log_retention import FixedRetention, LogRetention
 from nimbus.observability.logs import LogStore
-from nimbus.store.blob_gc import BlobGc
+from nimbus.store.blob_gc import BlobGc, EnvironmentLifetime
 from nimbus.store.blobs import BlobStore
 from nimbus.store.database import database_url, open_engine
 from nimbus.store.group_commit import GroupCommit
@@ -27,6 +28,19 @@ class StoreParts:
     logs: LogStore
     retention: LogRetention
     blob_gc: BlobGc
+
+
+def environment_lifetime(settings: Settings) -> EnvironmentLifetime:
+    """How long an environment can outlive its code's last reference, so that code GC never
+    deletes a /var/task in use (pure). The slack is the idle reaper's period
+    (``dataplane.assignment``: a quarter of the keep-alive, at most 5 s) and a second for an
+    environment being closed."""
+    return EnvironmentLifetime(
+        keep_alive_s=settings.keep_alive_s,
+        reap_slack_s=min(settings.keep_alive_s / 4, 5.0) + 1.0,
+        init_timeout_s=settings.init_timeout_s,
+        longest_timeout_s=float(TIMEOUT_RANGE[1]),
+    )
 
 
 async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock) -> StoreParts:
@@ -49,6 +63,7 @@ async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock)
         clock,
         grace_s=settings.code_gc_grace_s,
         interval_s=settings.code_gc_interval_s,
+        lifetime=environment_lifetime(settings),
     )
     blob_gc.start()
     stack.push_async_callback(blob_gc.close)

@@ -14,17 +14,15 @@ the database stops growing once events expire as fast as they arrive.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nimbus.clock import Clock
+from nimbus.clock import Clock, Periodic
 from nimbus.store.schema import log_events
 
 log = logging.getLogger(__name__)
@@ -108,8 +106,13 @@ class LogRetention:
         self._engine = engine
         self._policies = policies
         self._clock = clock
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic(
+            self._prune_logged,
+            clock=clock,
+            interval_s=interval_s,
+            what="pruning expired log events",
+            first_now=True,
+        )
 
     async def prune_once(self) -> int:
         """Delete every expired event now; returns how many were deleted."""
@@ -130,21 +133,12 @@ class LogRetention:
     def start(self) -> None:
         if self._policies.default_days() is None and not self._policies.group_days():
             return  # nothing ever expires
-        self._task = asyncio.get_running_loop().create_task(self._prune_forever())
+        self._periodic.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.close()
 
-    async def _prune_forever(self) -> None:
-        while True:
-            try:
-                deleted = await self.prune_once()
-                if deleted:
-                    log.info("log retention: deleted %d expired events", deleted)
-            except Exception:  # a failed prune must not stop the next one
-                log.exception("pruning expired log events failed")
-            await self._clock.sleep(self._interval_s)
+    async def _prune_logged(self) -> None:
+        deleted = await self.prune_once()
+        if deleted:
+            log.info("log retention: deleted %d expired events", deleted)

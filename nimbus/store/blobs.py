@@ -33,6 +33,16 @@ class StoredBlob:
     size: int  # bytes of the zip (extractions are not walked: a pass stays cheap)
 
 
+class _KeyLock:
+    """The lock extractions of one key take, and how many callers hold or await it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -40,7 +50,10 @@ class BlobStore:
         self._extracted = root / "extracted"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._extracted.mkdir(parents=True, exist_ok=True)
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One lock per key being extracted, kept only while someone waits for it (so the dict
+        # never outgrows the extractions in flight). Touched only on the event loop: asyncio
+        # locks and this dict are not thread-safe, and remove() runs in a worker thread.
+        self._locks: dict[str, _KeyLock] = {}
         # put() finding or renaming a blob into place, and remove() deciding to delete one,
         # never interleave (both run in worker threads).
         self._guard = threading.Lock()
@@ -93,10 +106,18 @@ class BlobStore:
         target = self._extracted / key
         if target.exists():
             return target
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            if not target.exists():
-                await asyncio.to_thread(self._extract, key, target)
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _KeyLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                if not target.exists():
+                    await asyncio.to_thread(self._extract, key, target)
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[key]
         return target
 
     def _extract(self, key: str, target: Path) -> None:
@@ -161,7 +182,6 @@ class BlobStore:
             with suppress(FileNotFoundError):
                 os.replace(target, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-        self._locks.pop(key, None)
         return True
 
     def remove_stale_temps(self, *, older_than: float) -> int:

@@ -73,6 +73,13 @@ class NimbusServer:
                 time.sleep(0.05)
         raise RuntimeError(f"nimbus server did not start:\n{self.logs()}")
 
+    def __enter__(self) -> NimbusServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 

@@ -5,9 +5,10 @@ An on-demand environment whose Init failed or overran keeps its identity but not
 its first invoke builds a fresh sandbox and runs Init again within the function's timeout (a
 "suppressed init", ``worker.init_phase``), as AWS does.
 
-An idle environment is frozen, as AWS freezes it between invocations: once it has been
-READY for ``freeze_after_s`` (after Init or an invocation; never during Init) its sandbox is
-stopped until the next invocation thaws it (``worker.idle_freeze``).
+An idle environment is frozen, as AWS freezes it between invocations: ``freeze_after_s``
+after it is READY (after Init or an invocation; never during Init) and its runtime has
+parked in ``/next``, whichever comes last, its sandbox is stopped until the next invocation
+thaws it (``worker.idle_freeze``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from nimbus.model.invocation import (
 from nimbus.worker import log_format
 from nimbus.worker.backend import Sandbox, SandboxHandle
 from nimbus.worker.environment_state import EnvState, can_move, next_state
-from nimbus.worker.idle_freeze import IdleFreeze
+from nimbus.worker.idle_freeze import IdleFreeze, Schedule, loop_timer
 from nimbus.worker.log_pipe import DEFAULT_LIMIT_BYTES, LogPipe
 from nimbus.worker.outcome import (
     Exited,
@@ -67,10 +68,12 @@ class LocalEnvironment:
         forget: Callable[[LocalEnvironment], None],
         retry_init: RetryInit | None = None,
         freeze_after_s: float | None = None,
+        freeze_timer: Schedule = loop_timer,
     ) -> None:
         """``retry_init`` is how a failed Init is run again in the first invoke; None when it
         is not (provisioned concurrency): that invoke then only reports the failure.
-        ``freeze_after_s``: how long the environment idles before it is frozen; None: never."""
+        ``freeze_after_s``: how long the environment idles before it is frozen; None: never.
+        ``freeze_timer`` schedules that freeze (the event loop's timers)."""
         self._id = env_id
         self._spec = spec
         self.api = api
@@ -92,7 +95,8 @@ class LocalEnvironment:
         self._init_lines: list[str] = []  # shown in the tail of an invoke that reports Init
         self._outcome: asyncio.Future[Outcome] | None = None
         self._destroying: asyncio.Task[None] | None = None
-        self._freezer = IdleFreeze(freeze_after_s)
+        self._freezer = IdleFreeze(freeze_after_s, self._idle, schedule=freeze_timer)
+        api.on_parked = self._runtime_parked
 
     @property
     def id(self) -> str:
@@ -161,6 +165,7 @@ class LocalEnvironment:
     def rebind(self, api: RuntimeApi, sandbox: Sandbox) -> None:
         """Take a fresh sandbox and Runtime API for Init's retry (the old ones are released)."""
         self.api = api
+        api.on_parked = self._runtime_parked
         self._sandbox = sandbox
         self._handle = None
         self.exit_status = None
@@ -189,10 +194,20 @@ class LocalEnvironment:
         if self._handle is not None:
             self._handle.initialized()
         self.move(EnvState.READY)
-        self._freezer.idle(self._handle, self._ready)
+        self._arm_freeze()
 
-    def _ready(self) -> bool:
-        return self.state is EnvState.READY
+    def _idle(self) -> bool:
+        return self.state is EnvState.READY and self.api.parked
+
+    def _arm_freeze(self) -> None:
+        """Arm the idle freeze once READY and parked in /next, by whichever comes last: the
+        runtime's /next may reach the Runtime API before the invocation's end is seen here."""
+        if self.api.parked:
+            self._freezer.idle(self._handle)
+
+    def _runtime_parked(self) -> None:
+        if self.state is EnvState.READY:
+            self._freezer.idle(self._handle)
 
     def init_failed(self, failure: InitFailed, duration_ms: float) -> None:
         """Init ended in ``failure``: write INIT_REPORT and keep the failure for the first
@@ -302,7 +317,7 @@ class LocalEnvironment:
             self._destroying = loop.create_task(self._teardown())
         else:
             self.move(EnvState.READY)
-            self._freezer.idle(self._handle, self._ready)
+            self._arm_freeze()
         return InvocationResult(
             payload=judged.payload,
             function_error=judged.function_error,

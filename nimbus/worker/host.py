@@ -29,6 +29,7 @@ from nimbus.worker import init_phase, log_format
 from nimbus.worker.backend import Launch, MissingEntrypoint, Sandbox, SandboxBackend
 from nimbus.worker.environment import LocalEnvironment
 from nimbus.worker.environment_state import EnvState
+from nimbus.worker.idle_freeze import Schedule, loop_timer
 from nimbus.worker.log_pipe import DEFAULT_LIMIT_BYTES
 from nimbus.worker.native_code import NativeCode
 from nimbus.worker.outcome import Exited, FunctionFailed, InitFailed, InitOutcome, Ok, TimedOut
@@ -44,6 +45,7 @@ from nimbus.worker.sandbox.namespaces_backend import NamespacesBackend
 from nimbus.worker.sandbox.network import FunctionNetwork
 from nimbus.worker.sandbox.network_policy import NetworkOptions
 from nimbus.worker.sandbox.process_backend import ProcessBackend
+from nimbus.worker.sandbox.uid_pool import DEFAULT_BASE as DEFAULT_UID_BASE
 from nimbus.worker.sandbox.uid_pool import UidPool
 from nimbus.worker.sandbox.zygote import close_fd
 
@@ -105,6 +107,8 @@ def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
                 api_port=options.network.api_port,
                 host_ports=options.network.host_ports,
                 pool_size=options.network.pool_size,
+                resolv_conf=Path(options.network.resolv_conf),
+                state_dir=options.root_dir.parent,
             ),
         )
     return ProcessBackend(forker=forker, root_dir=options.root_dir)
@@ -123,7 +127,7 @@ class LocalWorkerHost:
         node_executable: str | None = None,
         boto_path: Path | None = None,
         find_boto: bool = True,
-        uid_base: int = 100_000,
+        uid_base: int = DEFAULT_UID_BASE,  # above 2**31: clear of /etc/subuid ranges
         uid_count: int = 10_000,
         pids_limit: int = 1024,
         cpu_limit: str = CpuLimit.SHARES,
@@ -134,11 +138,13 @@ class LocalWorkerHost:
         backend: SandboxBackend | None = None,
         network: NetworkOptions | None = None,
         freeze_idle_ms: float | None = FREEZE_IDLE_MS,
+        freeze_timer: Schedule = loop_timer,
     ) -> None:
         """The options after ``runtime_api_host`` configure the backend ``isolation`` picks;
         ``backend``, if given, is used instead of it (and they are ignored).
         ``freeze_idle_ms``: an environment idle this long is frozen until its next
-        invocation (``worker.environment``); None never freezes.
+        invocation (``worker.environment``); None never freezes. ``freeze_timer`` schedules
+        it (the event loop's timers; tests pass a manual one).
         ``network``: give each namespaces sandbox its own network namespace
         (``sandbox.network``); None shares the host's network (process isolation always)."""
         if isolation not in ISOLATION_LEVELS:
@@ -150,6 +156,7 @@ class LocalWorkerHost:
         self._init_timeout_s = init_timeout_s
         self._log_limit_bytes = log_limit_bytes
         self._freeze_after_s = None if freeze_idle_ms is None else max(0.0, freeze_idle_ms) / 1000
+        self._freeze_timer = freeze_timer
         self._layer_cache = data_dir / "layers"
         self._options = BackendOptions(
             root_dir=data_dir / "sandbox-root",
@@ -230,6 +237,7 @@ class LocalWorkerHost:
             forget=self._forget,
             retry_init=self._retry_init if init_phase.retried_in_invoke(spec) else None,
             freeze_after_s=self._freeze_after_s,
+            freeze_timer=self._freeze_timer,
         )
         self._envs[env_id] = env
         try:

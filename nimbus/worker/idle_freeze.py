@@ -1,7 +1,9 @@
 """Freezing an idle environment's sandbox, as AWS freezes an execution environment between
 invocations: a function's background threads and processes do not run while no invocation
-does. Applied by ``worker.environment`` once an environment has been READY for a short
-delay (never during Init or an invocation); thawed before the next event is delivered.
+does. Armed by ``worker.environment`` once the environment is READY *and* its runtime has
+parked in ``/next`` (what AWS waits for: work a runtime does after sending its response, a
+log flush, Node's event loop draining, still runs), then applied after a short delay (never
+during Init or an invocation); thawed before the next event is delivered.
 
 The delay is what keeps back-to-back invocations cheap: a freeze and a thaw cost ~150 us of
 kernel time on cgroup v1 (~10 us on v2), and an invocation arriving within the delay only
@@ -13,28 +15,55 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 from nimbus.worker.backend import SandboxHandle
 
 
-class IdleFreeze:
-    def __init__(self, after_s: float | None) -> None:
-        self._after_s = after_s  # None: never freeze
-        self._timer: asyncio.TimerHandle | None = None
+class Timer(Protocol):
+    def cancel(self) -> None: ...
 
-    def idle(self, handle: SandboxHandle | None, still_idle: Callable[[], bool]) -> None:
+
+# Runs a callback after a delay (seconds), cancellable: the event loop's call_later by
+# default; tests pass a manual one, so no test waits for a real delay.
+Schedule = Callable[[float, Callable[[], None]], Timer]
+
+
+def loop_timer(delay_s: float, callback: Callable[[], None]) -> Timer:
+    return asyncio.get_running_loop().call_later(delay_s, callback)
+
+
+class IdleFreeze:
+    def __init__(
+        self,
+        after_s: float | None,
+        still_idle: Callable[[], bool],
+        *,
+        schedule: Schedule = loop_timer,
+    ) -> None:
+        """``still_idle()`` is asked when the delay is over: the freeze happens only if it
+        holds (no invocation started meanwhile)."""
+        self._after_s = after_s  # None: never freeze
+        self._still_idle = still_idle
+        self._schedule = schedule
+        self._timer: Timer | None = None
+        self._handle: SandboxHandle | None = None
+        self._fire = self._freeze  # bound once: arming allocates only the timer
+
+    def idle(self, handle: SandboxHandle | None) -> None:
         """The environment went idle: freeze ``handle`` after the delay if ``still_idle()``
         then holds."""
         if self._after_s is None or handle is None:
             return
         self.cancel()
-        self._timer = asyncio.get_running_loop().call_later(
-            self._after_s, self._freeze, handle, still_idle
-        )
+        self._handle = handle
+        self._timer = self._schedule(self._after_s, self._fire)
 
-    def _freeze(self, handle: SandboxHandle, still_idle: Callable[[], bool]) -> None:
-        self._timer = None
-        if still_idle() and not handle.freeze() and handle.exit_status is None:
+    def _freeze(self) -> None:
+        handle, self._timer = self._handle, None
+        if handle is None or not self._still_idle():
+            return
+        if not handle.freeze() and handle.exit_status is None:
             self._after_s = None  # this sandbox cannot be frozen: stop trying
 
     def wake(self, handle: SandboxHandle | None) -> None:

@@ -1,13 +1,15 @@
 """Reading an environment's stdout/stderr pipe on the event loop, line by line, within a log
 budget per invocation.
 
-Lambda does not store whatever a function writes: its log path buffers a bounded amount and
-drops the rest when the function writes faster than CloudWatch Logs takes it (the Telemetry
-API reports that as ``platform.logsDropped``; CloudWatch's own PutLogEvents takes at most
-1,048,576 bytes a batch, counting 26 bytes per event besides the message). Nimbus bounds each
-invocation's output the same way, by a budget counted as CloudWatch counts it: once an
-invocation has written ``limit_bytes``, one marker line is written and the rest of its output
-is read and dropped. Output outside invocations (Init, and anything an environment writes
+The per-invocation budget is Nimbus's own limit, not something AWS does: Lambda documents no
+truncation of an invocation's output. What AWS does document is that a CloudWatch Logs event
+is at most 256 KB (longer lines are split here, MAX_LINE), that PutLogEvents counts 26 bytes
+per event besides the message, that ``LogType=Tail`` returns the last 4 KB, and that logs
+can be dropped when written faster than they are shipped (the Telemetry API's
+``platform.logsDropped``). Without a bound one function's output would fill the server's
+disk, so once an invocation has written ``limit_bytes`` (NIMBUS_LOG_LIMIT_BYTES, counted as
+CloudWatch counts bytes), one marker line is written and the rest of its output is read and
+dropped. Output outside invocations (Init, and anything an environment writes
 while idle) counts against the budget of the Init or of the invocation before it, so no
 output is ever unbounded. (100 MB written in 0.3 s grew the database by 218 MB before.)
 """

@@ -78,9 +78,17 @@ class RuntimeApi:
         self._server: asyncio.Server | None = None
         self.port = 0
         self._parked: _Connection | None = None
+        # Called when the runtime parks in /next with nothing to deliver: the environment
+        # arms its idle freeze then, as AWS freezes once the runtime asks for the next event.
+        self.on_parked: Callable[[], None] | None = None
         self._pending: InvocationRequest | None = None  # dispatched before /next came back
         self._current: InvocationRequest | None = None
         self._reply: asyncio.Future[RuntimeReply] | None = None
+
+    @property
+    def parked(self) -> bool:
+        """Whether the runtime waits in /next (idle, between invocations)."""
+        return self._parked is not None
 
     @property
     def address(self) -> str:
@@ -222,6 +230,8 @@ class RuntimeApi:
         if self._pending is not None:
             request, self._pending = self._pending, None
             self._deliver(request)
+        elif self.on_parked is not None:
+            self.on_parked()
         return None
 
     def _answer(

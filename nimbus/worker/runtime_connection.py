@@ -33,7 +33,10 @@ MAX_ERROR_BYTES = 1024 * 1024
 # below every limit here: their URLs are under 120 bytes (.../invocation/{uuid}/response),
 # they send under 10 headers, and the largest, awslambdaric's
 # Lambda-Runtime-Function-XRay-Error-Cause, is kept under 1 MiB by the runtime itself.
-MAX_URL_BYTES = 8 * 1024  # beyond: 414, as nginx/Apache refuse a request line over 8 KiB
+# Go itself would accept a URL up to the whole MaxHeaderBytes; 8 KiB (then 414, as nginx and
+# Apache refuse a longer request line) is Nimbus's own, tighter limit. It is safe because no
+# runtime sends such a URL: the longest the Runtime API defines is under 120 bytes.
+MAX_URL_BYTES = 8 * 1024
 MAX_HEAD_BYTES = (1 << 20) + 4096  # request line + headers, Go's MaxHeaderBytes + slack: 431
 MAX_HEADERS = 100  # http.client's own _MAXHEADERS: 431
 # Connections one environment may hold open at once (a runtime uses one or two; AWS's
@@ -44,7 +47,11 @@ MAX_CONNECTIONS = 16
 # response at the limit, one head at the limit and room for small requests.
 BUFFER_BUDGET = MAX_RESPONSE_BYTES + MAX_HEAD_BYTES + 1024 * 1024
 # A request that has begun but not ended this long after its first byte is dropped, with
-# what it had buffered (loopback delivers a 6 MB response in milliseconds).
+# what it had buffered. AWS's Runtime API (Go's net/http with no ReadTimeout) has no such
+# bound: this one is Nimbus's, so that a runtime cannot pin buffered bytes for ever. It is
+# generous for a runtime on the same machine (loopback delivers a 6 MB response in
+# milliseconds), but a runtime that trickles a response for longer than this loses it,
+# where AWS would wait for the invocation's timeout.
 READ_TIMEOUT_S = 10.0
 # After refusing a request the server stops sending and reads (and drops) what the client is
 # still sending for a short while, so the client sees the answer rather than a reset: the

@@ -18,10 +18,8 @@ from tests.support import NimbusServer
 @pytest.fixture(scope="module")
 def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
     """A real `nimbus server` for one test module."""
-    instance = NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus-security") / "data")
-    instance.start()
-    yield instance
-    instance.stop()
+    with NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus-security") / "data") as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")

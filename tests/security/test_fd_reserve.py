@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from nimbus.frontend.http_protocol import REFUSAL_WAIT_S
+from nimbus.frontend.http_protocol import HEAD_TIMEOUT_S, REFUSAL_WAIT_S
 from tests.integration.invoke.helpers import call, deploy
 from tests.support import NimbusServer, error_of
 
@@ -106,3 +107,47 @@ def test_a_flood_of_connections_never_crashes_the_server_or_answers_500(
             sock.close()
     assert statuses <= {200, 429}, statuses
     assert small_server.process is not None and small_server.process.poll() is None
+
+
+def test_a_slowloris_head_is_cut_off_at_the_deadline_while_others_are_served(
+    small_server: NimbusServer,
+) -> None:
+    """A client trickling header bytes holds its connection only HEAD_TIMEOUT_S (then 408);
+    one that never sends a byte only uvicorn's keep-alive timeout (5 s); fresh clients are
+    served meanwhile."""
+    idle = socket.create_connection(("127.0.0.1", small_server.port), timeout=5)
+    slow = socket.create_connection(("127.0.0.1", small_server.port), timeout=5)
+    slow.sendall(b"GET /2016-08-19/account-settings HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    slow.settimeout(0.25)
+    answer = b""
+    served = 0
+    try:
+        while time.monotonic() - started < HEAD_TIMEOUT_S + 5:
+            try:
+                slow.sendall(b"X-Slow: 1\r\n")  # a header every quarter second, never the end
+                chunk = slow.recv(4096)
+            except TimeoutError:
+                chunk = None
+            except OSError:
+                break  # reset after the answer: what was read is the answer
+            if chunk == b"":
+                break
+            if chunk:
+                answer += chunk
+            response = httpx.get(f"{small_server.url}/2016-08-19/account-settings", timeout=5)
+            assert response.status_code == 200
+            served += 1
+        elapsed = time.monotonic() - started
+        idle.settimeout(0)
+        try:
+            idle_open = idle.recv(1) != b""
+        except BlockingIOError:
+            idle_open = True
+    finally:
+        slow.close()
+        idle.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert HEAD_TIMEOUT_S - 0.5 <= elapsed <= HEAD_TIMEOUT_S + 3, elapsed
+    assert served >= 10, served  # served all along, not only once the slow client went
+    assert not idle_open, "a connection that sent nothing was held past the keep-alive"

@@ -122,13 +122,11 @@ def test_a_provisioned_environment_idles_frozen(module_lam: Any, fname: str) -> 
 @pytest.fixture(scope="module")
 def reaping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
     """Idle environments reaped after 1 s, and (a control) one that never freezes."""
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("nimbus-freeze") / "data",
         env={"NIMBUS_KEEP_ALIVE": "1"},
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 def test_a_frozen_environment_is_still_reaped(reaping_server: NimbusServer, fname: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import socket
+import struct
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -91,6 +92,18 @@ def boto(event, context):
 
 def dispatch(event, context):
     return globals()[event["op"]](event, context)
+
+def dns(event, context):
+    servers = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    try:
+        s.sendto(bytes.fromhex(event["query"]), (servers[0], 53))
+        return {"server": servers[0], "rcode": s.recv(512)[3] & 15}
+    except OSError as exc:
+        return {"server": servers[0], "error": type(exc).__name__}
+    finally:
+        s.close()
 
 def listen(event, context):
     # Listen on every address of this environment for a while; report who connected.
@@ -184,16 +197,14 @@ def opened_port() -> Iterator[Listener]:
 def isolated(
     tmp_path_factory: pytest.TempPathFactory, opened_port: Listener
 ) -> Iterator[NimbusServer]:
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("nimbus-net") / "data",
         env={
             "NIMBUS_FUNCTION_NETWORK": "isolated",
             "NIMBUS_FUNCTION_HOST_PORTS": f"6379,{opened_port.port}",
         },
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -332,6 +343,39 @@ def test_environments_cannot_reach_each_other(lam: Any, probe: str, isolated: Ni
         listened = pending.result(timeout=30)
     assert not [k for k, v in out.items() if v.startswith("connected")], out
     assert len(listened["seen"]) == 1  # the host's connection, and no other
+
+
+def _dns_query(name: str) -> bytes:
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    return struct.pack(">HHHHHH", 0x4E42, 0x0100, 1, 0, 0, 0) + labels + b"\0\0\1\0\1"
+
+
+def _host_rcode(query: bytes) -> int | None:
+    """The rcode the host's first resolver answers ``query`` with, or None (no answer)."""
+    text = Path("/etc/resolv.conf").read_text() if Path("/etc/resolv.conf").exists() else ""
+    servers = [line.split()[1] for line in text.splitlines() if line.startswith("nameserver")]
+    if not servers:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(3)
+        try:
+            sock.sendto(query, (servers[0], 53))
+            return sock.recv(512)[3] & 15
+        except OSError:
+            return None
+
+
+def test_a_lookup_through_the_hosts_resolver_works_from_an_isolated_function(
+    lam: Any, probe: str
+) -> None:
+    """The host's own resolver (here 10.255.255.53, a private address the ruleset lets
+    through on port 53 only; on a systemd-resolved host the gateway, DNAT-ed to it)."""
+    query = _dns_query("example.com")
+    expected = _host_rcode(query)
+    if expected is None:
+        pytest.skip("the host's resolver does not answer here")
+    out = _invoke(lam, probe, "dns", {"query": query.hex()})
+    assert out.get("rcode") == expected, out
 
 
 # -- the fake internet ------------------------------------------------------------------------

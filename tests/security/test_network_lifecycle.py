@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nimbus.worker.sandbox.network import FunctionNetwork
+from nimbus.worker.sandbox.network import FunctionNetwork, Netns, NetworkError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 
@@ -77,14 +77,14 @@ async def test_a_burst_beyond_the_pool_gets_distinct_working_namespaces() -> Non
             # The Runtime API socket is inside that namespace: the host's loopback has
             # nothing on 9001 of its making, and the namespace shows it listening.
             out = subprocess.run(
-                ["nsenter", f"--net={last.path}", "ss", "-Hltn"],
+                ["nsenter", f"--net=/proc/{os.getpid()}/fd/{last.fd}", "ss", "-Hltn"],
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout
             assert "127.0.0.1:9001" in out
             route = subprocess.run(
-                ["nsenter", f"--net={last.path}", "ip", "route"],
+                ["nsenter", f"--net=/proc/{os.getpid()}/fd/{last.fd}", "ip", "route"],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -94,5 +94,40 @@ async def test_a_burst_beyond_the_pool_gets_distinct_working_namespaces() -> Non
             sock.close()
         for netns in taken:
             network.release(netns)
+    finally:
+        await network.close()
+
+
+async def test_an_unexpected_failure_making_namespaces_fails_the_waiting_cold_starts() -> None:
+    """The refill task must tell its waiters whatever went wrong: a task that died of an
+    unexpected exception would leave cold starts waiting for ever."""
+    network = FunctionNetwork(api_host="127.0.0.1", api_port=9, pool_size=0)
+    await network.start()
+
+    def broken(hosts: list[int], serials: list[int]) -> list[Netns]:
+        raise RuntimeError("not an OSError")
+
+    network._make = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(NetworkError, match="not an OSError"):
+            await asyncio.wait_for(network.take(), 10)
+    finally:
+        await network.close()
+
+
+async def test_a_cold_start_cancelled_after_getting_its_namespace_releases_it() -> None:
+    network = FunctionNetwork(api_host="127.0.0.1", api_port=9, pool_size=0)
+    await network.start()
+    try:
+        netns = await asyncio.wait_for(network.take(), 10)
+        network._schedule_refill = lambda: None  # type: ignore[method-assign]
+        taking = asyncio.ensure_future(network.take())
+        await asyncio.sleep(0)  # it waits now
+        network._hand_out(netns)  # its waiter has a result...
+        taking.cancel()  # ...and it is cancelled before it resumes
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        with pytest.raises(OSError):
+            os.fstat(netns.fd)  # closed: the kernel removes the namespace
     finally:
         await network.close()

@@ -106,32 +106,6 @@ def handler(event, context):
     _bystander_fine(module_lam, bystander)
 
 
-def test_file_descriptors_stop_at_1024(module_lam: Any, bystander: str, fname: str) -> None:
-    """Attack: open files until the kernel says no — with the server's own descriptor limit
-    inherited, one function could hold tens of thousands of kernel objects (AWS: 1,024)."""
-    opener = """
-import os
-def handler(event, context):
-    fds = []
-    try:
-        while len(fds) < 30000:
-            fds.append(os.open("/dev/null", os.O_RDONLY))
-    except OSError as exc:
-        error = exc.errno
-    else:
-        error = 0
-    for fd in fds:
-        os.close(fd)
-    return {"opened": len(fds), "errno": error}
-"""
-    deploy(module_lam, fname, opener, Timeout=20)
-    response, out = call(module_lam, fname, {})
-    assert "FunctionError" not in response, out
-    assert out["errno"] == 24  # EMFILE
-    assert out["opened"] <= 1024, out
-    _bystander_fine(module_lam, bystander)
-
-
 def test_tmp_cannot_be_allocated_beyond_ephemeral_storage(module_lam: Any, fname: str) -> None:
     """Attack: fallocate (no writing needed) far more than EphemeralStorage in /tmp, and
     sparse files that pretend to be huge, to take the host's disk or memory."""

@@ -25,7 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.invoke.helpers import call, deploy
-from tests.support import ROLE, NimbusServer, error_of, make_zip
+from tests.support import NimbusServer, create_function, error_of, make_zip
 
 UNZIPPED_LIMIT_MESSAGE = "Unzipped size must be smaller than 262144000 bytes"
 HANDLER = "def handler(event, context):\n    return 'ok'\n"
@@ -113,22 +113,9 @@ def _deflated_zeros(mb: int) -> tuple[bytes, int]:
     return b"".join(parts), crc
 
 
-def _create(lam: Any, name: str, code: bytes, **overrides: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "FunctionName": name,
-        "Runtime": "python3.11",
-        "Role": ROLE,
-        "Handler": "app.handler",
-        "Code": {"ZipFile": code},
-    }
-    params.update(overrides)
-    result: dict[str, Any] = lam.create_function(**params)
-    return result
-
-
 def _refused(lam: Any, name: str, code: bytes) -> tuple[str, int, str]:
     with pytest.raises(ClientError) as exc:
-        _create(lam, name, code)
+        create_function(lam, name, code=code)
     return error_of(exc)
 
 
@@ -182,7 +169,7 @@ def handler(event, context):
     # function" would follow them and chmod the host's files instead, as root.
     modes = {path: path.stat().st_mode for path in (Path("/etc/shadow"), database)}
     code = _symlink_zip({"app.py": reader}, {"shadow": "/etc/shadow", "database": str(database)})
-    _create(module_lam, fname, code)
+    create_function(module_lam, fname, code=code)
     assert _wait_settled(module_lam, fname)["State"] == "Active"
     response, out = call(module_lam, fname, {})
     assert "FunctionError" not in response, out
@@ -207,7 +194,7 @@ def test_a_symlinked_directory_cannot_redirect_extraction_outside(
         for info in infos:
             out.writestr(info, source.read(info))
     try:
-        _create(module_lam, fname, buffer.getvalue())
+        create_function(module_lam, fname, code=buffer.getvalue())
         _wait_settled(module_lam, fname)
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "InvalidParameterValueException"
@@ -234,7 +221,7 @@ def handler(event, context):
         archive.writestr(slip, "slipped")
         archive.writestr(absolute, "absolute")
     try:
-        _create(module_lam, fname, buffer.getvalue())
+        create_function(module_lam, fname, code=buffer.getvalue())
     except ClientError as exc:  # refusing the archive is containment too
         assert exc.response["Error"]["Code"] == "InvalidParameterValueException"
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from nimbus.frontend.http_protocol import MAX_CONNECTIONS_PER_SOURCE
 from tests.integration.invoke.helpers import call, deploy
 from tests.support import NimbusServer
 
@@ -63,8 +64,28 @@ def _connections(count):
         sock.close()
     return {"opened": len(opened), "alive": alive, "refused": refused}
 
+def _api_connections(count):
+    # Hold `count` connections to Nimbus's own API (AWS_ENDPOINT_URL), then send a request
+    # on each: the statuses, in the order the connections were opened.
+    host, port = os.environ["AWS_ENDPOINT_URL"].split("//", 1)[1].rsplit(":", 1)
+    held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(count)]
+    request = b"GET /2016-08-19/account-settings HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+    statuses = []
+    for sock in held:
+        try:
+            sock.sendall(request)
+            line = sock.recv(64)
+            statuses.append(int(line.split(b" ")[1]) if line else 0)
+        except OSError:
+            statuses.append(0)  # closed unanswered
+    for sock in held:
+        sock.close()
+    return {"statuses": statuses}
+
 def handler(event, context):
     kind = event["kind"]
+    if kind == "api-connections":
+        return _api_connections(event["count"])
     if kind == "url":
         return _stream(b"GET /", b"a" * 65536, 150 << 20)
     if kind == "header":
@@ -83,10 +104,8 @@ VICTIM = "def handler(event, context):\n    return event\n"
 
 @pytest.fixture(scope="module")
 def flood_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
-    instance = NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus-flood") / "data")
-    instance.start()
-    yield instance
-    instance.stop()
+    with NimbusServer(data_dir=tmp_path_factory.mktemp("nimbus-flood") / "data") as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +207,21 @@ def test_thousands_of_connections_are_closed_beyond_a_few(
     check_victim(latencies, grown)
     # And the hostile environment's runtime itself still works.
     assert call(lam, functions[0], {"kind": "connections", "count": 1})[1]["alive"] == 1
+
+
+def test_an_environment_holds_at_most_64_connections_to_the_nimbus_api(
+    flood_server: NimbusServer, lam: Any, functions: tuple[str, str]
+) -> None:
+    """The API is reached from the sandbox's own address (the gateway's DNAT keeps it): past
+    MAX_CONNECTIONS_PER_SOURCE held connections, further ones are throttled, while the host's
+    own clients (loopback, uncapped) are served throughout."""
+    result, latencies, grown = attack_while_timing_victim(
+        flood_server, lam, *functions, {"kind": "api-connections", "count": 70}
+    )
+    statuses = result["statuses"]
+    assert statuses[:MAX_CONNECTIONS_PER_SOURCE] == [200] * MAX_CONNECTIONS_PER_SOURCE, statuses
+    assert set(statuses[MAX_CONNECTIONS_PER_SOURCE:]) == {429}, statuses
+    check_victim(latencies, grown)
+    # Once they are closed, the same environment is served again.
+    again = call(lam, functions[0], {"kind": "api-connections", "count": 2})[1]
+    assert again["statuses"] == [200, 200], again

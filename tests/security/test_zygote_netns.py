@@ -1,5 +1,5 @@
 """``enter.join_netns``: the launcher joins the network namespace the host prepared (issue 11,
-leak 4's sandbox side), before the other namespaces are made."""
+leak 4's sandbox side), before the other namespaces are made, by the fd it was given."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def in_child(path: str) -> int:
     if pid == 0:  # pragma: no cover - reports through the pipe
         inode = 0
         try:
-            enter.join_netns(path)
+            # As the launcher gets it: an fd of its own (passed with the spawn request).
+            enter.join_netns(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
             inode = os.stat("/proc/self/ns/net").st_ino
         finally:
             os.write(write_end, str(inode).encode())
@@ -56,5 +57,5 @@ def test_the_launcher_joins_the_prepared_network_namespace(netns: str) -> None:
     assert os.stat("/proc/self/ns/net").st_ino == host  # the caller's own is untouched
 
 
-def test_joining_a_missing_namespace_fails() -> None:
-    assert in_child("/run/netns/nimbus-test-does-not-exist") == 0
+def test_joining_what_is_not_a_network_namespace_fails() -> None:
+    assert in_child("/proc/self/ns/uts") == 0  # setns(CLONE_NEWNET) refuses another type

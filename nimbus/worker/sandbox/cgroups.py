@@ -22,10 +22,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from nimbus.errors import ServiceError
 from nimbus.worker.sandbox import orphans
 from nimbus.worker.sandbox.cpu_policy import CpuLimit, burst_file, cpu_writes
 from nimbus.worker.sandbox.host_lock import LOCK_DIR, HostLock
@@ -91,13 +91,15 @@ class Cgroups:
     @classmethod
     def open(cls, host_id: str, *, lock_dir: Path = LOCK_DIR) -> Cgroups | None:
         """The host's cgroup parents, or None (logged) when cgroups cannot be managed here.
-        First removes the cgroup trees dead hosts left, killing what runs in them. Blocks
+        First removes the cgroup trees dead hosts left, killing what runs in them. Raises
+        ServiceError when the host lock cannot be held (``host_lock.private_dir``). Blocks
         (up to seconds when there are leftovers): run it off the event loop."""
         try:
             lock: HostLock | None = HostLock.acquire(lock_dir, host_id)
         except OSError as exc:
-            log.warning("no host lock in %s (%s): a crash leaves cgroups behind", lock_dir, exc)
-            lock = None
+            # Unlocked, this host's trees would look dead to the next host to start, which
+            # would kill its sandboxes: refuse to start instead.
+            raise ServiceError(f"Cannot hold the host lock in {lock_dir}: {exc}") from exc
         try:
             if (ROOT / "cgroup.controllers").exists():
                 return cls._open_v2(host_id, lock, lock_dir)
@@ -258,30 +260,22 @@ class Cgroups:
             return False
         return True
 
-    def thaw(self, group: EnvCgroup) -> None:
-        """Thaw the group (by path), never raising: before killing it on v1."""
-        if group.freezer_dir is None:
-            return
-        with contextlib.suppress(OSError):
-            if group.v2:
-                _write(group.freezer_dir / "cgroup.freeze", "0")
-            else:
-                _write(group.freezer_dir / "freezer.state", "THAWED")
-
     def kill_all(self, group: EnvCgroup) -> None:
-        """SIGKILL whatever is still in the cgroup (belt and braces after killing PID 1).
-        On v1 a frozen task ignores SIGKILL until thawed, so the group is thawed first."""
-        if not group.v2:
-            self.thaw(group)
+        """SIGKILL whatever is still in the cgroup (belt and braces after killing PID 1):
+        v2's ``cgroup.kill``, else each pid checked through a pidfd with the v1 freezer
+        cgroup frozen meanwhile (``orphans.kill_in``: a recycled pid is never signalled)."""
         if group.v2:
-            with contextlib.suppress(OSError):
+            try:
                 _write(group.dirs[0] / "cgroup.kill", "1")
                 return
-        for procs in group.procs_files:
-            with contextlib.suppress(OSError):
-                for pid in Path(procs).read_text().split():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass  # before Linux 5.14: no cgroup.kill
+        orphans.kill_in(
+            list(group.dirs),
+            trees=group.dirs,
+            freezer=None if group.v2 else group.freezer_dir,
+            freeze_wait_s=0.0,  # on the event loop
+        )
 
     async def remove(self, group: EnvCgroup) -> bool:
         """rmdir each directory, retrying while the kernel finishes tearing down tasks.

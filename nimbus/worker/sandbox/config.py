@@ -2,7 +2,8 @@
 
 The JSON travels in a memfd passed through the zygote unread (``zygote.ZygoteClient.spawn``):
 it holds the function's environment, secrets included, and only the forked child (or its
-short-lived launcher) reads it, so no later fork of the long-lived zygote inherits it.
+short-lived launcher) reads it, so no later fork of the long-lived zygote inherits it. The
+network namespace and /tmp mount to use come beside it as fds (``spawn_fds``).
 
 Standard library only: this module is imported by the zygote, which must start fast.
 """
@@ -11,11 +12,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 NAMESPACES = "namespaces"
 PROCESS = "process"
+MAX_SPAWN_FDS = 4  # log, config, network namespace, /tmp mount
+
+
+def spawn_fds(log: int, config: int, netns: int | None, tmp: int | None) -> list[int]:
+    """The fds a spawn request carries, in the order ``SandboxConfig.passed_fds`` reads
+    (pure). The namespace and the mount travel as descriptors, not /proc/<host>/fd/<n>
+    paths: a path names whatever the host's fd number means when it is opened, and a late
+    launcher could then join another sandbox's network or attach its /tmp."""
+    return [log, config, *(fd for fd in (netns, tmp) if fd is not None)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,14 +51,27 @@ class SandboxConfig:
     root_dir: str = ""  # empty host directory the sandbox root tmpfs is mounted on
     binds: tuple[Bind, ...] = ()  # read-only bind mounts into the root
     tmp_mb: int = 512
-    # /proc/<host pid>/fd/<n>: a detached ext4 mount the host prepared (sandbox.ephemeral)
-    # to attach at /tmp; empty: a tmpfs of tmp_mb (charged to memory).
-    tmp_source: str = ""
+    # True: /tmp is a detached ext4 mount the host prepared (sandbox.ephemeral), passed as
+    # an fd (``spawn_fds``); False: a tmpfs of tmp_mb (charged to memory).
+    tmp_disk: bool = False
     cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files to join before anything runs
     memory_mb: int = 128  # only used as an rlimit in process mode
     hostname: str = "localhost"
-    netns: str = ""  # a network namespace to join (/run/netns/NAME); empty: the host's
+    # True: join the network namespace passed as an fd (``spawn_fds``); False: the host's.
+    netns: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def passed_fds(self, extra: Sequence[int]) -> tuple[int, int]:
+        """The (network namespace, /tmp mount) fds among the ``extra`` ones that came after
+        the log and config fds, -1 for each not used (pure; the order ``spawn_fds`` makes).
+        Raises ValueError when they do not match this configuration."""
+        wanted = int(self.netns) + int(self.tmp_disk)
+        if len(extra) != wanted:
+            raise ValueError(f"spawn has {len(extra)} namespace/mount fds, wants {wanted}")
+        rest = list(extra)
+        netns = rest.pop(0) if self.netns else -1
+        tmp = rest.pop(0) if self.tmp_disk else -1
+        return netns, tmp
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()

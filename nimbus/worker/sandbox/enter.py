@@ -14,10 +14,10 @@ Standard library only (it runs in the zygote). The guarantees of each isolation 
     ``no_new_privs``, inside a cgroup with memory = the function's MemorySize (the kernel
     OOM-kills it beyond that), a pids limit (a fork bomb starves only itself) and, after
     Init, CPU proportional to memory (1,769 MB = one vCPU, as AWS: weights by default, a
-    hard quota with NIMBUS_CPU_LIMIT=quota). It joins the
-    network namespace the host prepared for it (``SandboxConfig.netns``), or shares the
-    host's. In its own network namespace its Runtime API (127.0.0.1:9001 there) is
-    unreachable from anywhere else; on the host's network a peer-uid check protects it.
+    hard quota with NIMBUS_CPU_LIMIT=quota). It joins the network namespace the host
+    prepared for it (passed as an fd with the spawn request: ``SandboxConfig.netns``), or
+    shares the host's. In its own network namespace its Runtime API (127.0.0.1:9001 there)
+    is unreachable from anywhere else; on the host's network a peer-uid check protects it.
 
 ``process`` (any user; development)
     A plain child process in its own session (process group), working directory = the code
@@ -64,6 +64,9 @@ KEYCTL_JOIN_SESSION_KEYRING = 1
 # keyctl has no libc wrapper outside libkeyutils: its syscall number, per architecture.
 _KEYCTL_NR = {"x86_64": 250, "aarch64": 219}
 AWS_NOFILE = 1024  # Lambda's file-descriptor quota, soft and hard
+SYS_MOVE_MOUNT = 429  # the same on every architecture (asm-generic syscall table)
+MOVE_MOUNT_F_EMPTY_PATH = 4
+AT_FDCWD = -100
 
 _DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9)}
 
@@ -75,10 +78,6 @@ class SandboxError(Exception):
 class _Libc:
     def __init__(self) -> None:
         self._lib = ctypes.CDLL(None, use_errno=True)
-        # Look the functions up once, in the zygote: ctypes resolves (dlsym) on first use,
-        # which each forked child would otherwise pay again (~0.2 ms for setns alone).
-        for name in ("unshare", "setns", "mount", "sethostname", "prctl", "syscall"):
-            getattr(self._lib, name)
 
     def _check(self, result: int, what: str) -> None:
         if result != 0:
@@ -113,7 +112,8 @@ class _Libc:
 
     def warm(self) -> None:
         """Resolve the functions sandboxes call, once in the zygote: ctypes looks a symbol
-        up on first use and caches it on the library object, which forks then inherit."""
+        up (dlsym) on first use and caches it on the library object, which forks then
+        inherit; each child would otherwise pay it again (~0.2 ms for setns alone)."""
         for name in ("unshare", "mount", "sethostname", "prctl", "setns", "syscall"):
             getattr(self._lib, name)
 
@@ -122,6 +122,19 @@ class _Libc:
 
     def setns(self, fd: int, nstype: int) -> None:
         self._check(self._lib.setns(fd, nstype), "setns")
+
+    def move_mount(self, from_fd: int, target: str) -> None:
+        """Attach the detached mount ``from_fd`` holds at ``target`` (move_mount(2), Linux
+        5.2; no libc wrapper before glibc 2.36, hence syscall())."""
+        result = self._lib.syscall(
+            ctypes.c_long(SYS_MOVE_MOUNT),
+            ctypes.c_long(from_fd),
+            b"",
+            ctypes.c_long(AT_FDCWD),
+            target.encode(),
+            ctypes.c_long(MOVE_MOUNT_F_EMPTY_PATH),
+        )
+        self._check(result, f"move_mount {target}")
 
     def join_session_keyring(self) -> None:
         number = _KEYCTL_NR.get(platform.machine())
@@ -171,15 +184,13 @@ def join_cgroups(procs_files: tuple[str, ...]) -> None:
             handle.write("0")
 
 
-def join_netns(path: str) -> None:
-    """Join the network namespace at ``path`` (``ip netns`` keeps them under /run/netns).
-    Runs in the launcher, as root, before the other namespaces are made: the runtime then
-    inherits it, and setns needs CAP_SYS_ADMIN, which the runtime never has."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        libc().setns(fd, CLONE_NEWNET)
-    finally:
-        os.close(fd)
+def join_netns(fd: int) -> None:
+    """Join the network namespace ``fd`` refers to: the host's own descriptor of it, passed
+    with the spawn request (SCM_RIGHTS), never a path naming the host's fd by number, which
+    could name another sandbox's namespace by the time a late launcher opens it. Runs in the
+    launcher, as root, before the other namespaces are made: the runtime then inherits it,
+    and setns needs CAP_SYS_ADMIN, which the runtime never has."""
+    libc().setns(fd, CLONE_NEWNET)
 
 
 def unshare_namespaces() -> None:
@@ -187,9 +198,34 @@ def unshare_namespaces() -> None:
     libc().unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
 
 
-def build_root(config: SandboxConfig) -> None:
-    """Mount the private root and chroot into it. Runs as PID 1 of the new pid namespace
-    (a proc mount shows the pid namespace of the process that mounts it)."""
+def _file_in_root(root: str, target: str) -> str | None:
+    """Where a file bound at ``target`` inside ``root`` goes, made if missing; None when it
+    cannot be. A target that is a symlink (/etc/resolv.conf -> /run/systemd/resolve/...,
+    seen through the bind of the host's /etc) is followed inside the root, by hand: mount()
+    would follow an absolute link on the host's side of the root."""
+    path = target
+    for _ in range(8):  # bounded: a loop of links ends here
+        inside = root + path
+        if not os.path.islink(inside):
+            try:
+                parent = os.path.realpath(os.path.dirname(inside))
+                if parent.startswith(os.path.realpath(root) + "/"):
+                    os.makedirs(os.path.dirname(inside), exist_ok=True)
+                    if not os.path.exists(inside):
+                        os.close(os.open(inside, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+                    return inside
+            except OSError:  # in a read-only bind (/etc, /usr) without that file
+                pass
+            return None
+        link = os.readlink(inside)
+        path = os.path.normpath(link if link.startswith("/") else f"{os.path.dirname(path)}/{link}")
+    return None
+
+
+def build_root(config: SandboxConfig, tmp_fd: int = -1) -> None:
+    """Mount the private root and chroot into it; /tmp is the detached mount ``tmp_fd``
+    holds, or a tmpfs when it is -1. Runs as PID 1 of the new pid namespace (a proc mount
+    shows the pid namespace of the process that mounts it)."""
     lib = libc()
     root = config.root_dir
     # Nothing mounted here may propagate back to the host's mount namespace.
@@ -209,8 +245,14 @@ def build_root(config: SandboxConfig) -> None:
             binds.append((host_path, host_path))
     binds += [(b.source, b.target) for b in config.binds]
     for source, target in binds:
-        inside = root + target
-        os.makedirs(inside, exist_ok=True)
+        if os.path.isdir(source):
+            inside = root + target
+            os.makedirs(inside, exist_ok=True)
+        else:  # a file (the resolv.conf of sandbox.network) over one of the root's
+            found = _file_in_root(root, target)
+            if found is None:
+                continue
+            inside = found
         lib.mount(source, inside, None, MS_BIND | MS_REC)
         lib.mount(None, inside, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for name, (major, minor) in _DEVICES.items():
@@ -223,8 +265,8 @@ def build_root(config: SandboxConfig) -> None:
         ("stderr", "/proc/self/fd/2"),
     ):
         os.symlink(target, f"{root}/dev/{name}")
-    if config.tmp_source:
-        attach_tmp(config.tmp_source, f"{root}/tmp")  # before /proc: it needs the host's
+    if tmp_fd >= 0:
+        attach_tmp(tmp_fd, f"{root}/tmp")
     else:
         options = f"size={config.tmp_mb}m,mode=1777"
         lib.mount("tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, options)
@@ -235,26 +277,14 @@ def build_root(config: SandboxConfig) -> None:
     lib.sethostname(config.hostname)
 
 
-SYS_MOVE_MOUNT = 429  # the same on every architecture (asm-generic syscall table)
-MOVE_MOUNT_F_EMPTY_PATH = 4
-AT_FDCWD = -100
-
-
-def attach_tmp(source: str, target: str) -> None:
+def attach_tmp(fd: int, target: str) -> None:
     """Put the ext4 /tmp the host prepared (``sandbox.ephemeral``) at ``target``. The host
-    holds it as a detached mount; ``source`` is /proc/<host pid>/fd/<n> in the host's /proc,
-    still mounted here, and opening that link yields the mount, which move_mount() (Linux
-    5.2) attaches to this mount namespace: ~0.1 ms, where mounting the ext4 here would cost
-    ~1.3 ms. Failing is fatal: falling back to a tmpfs would charge /tmp to memory."""
-    lib = libc()
-    fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
-    try:
-        result = lib._lib.syscall(
-            SYS_MOVE_MOUNT, fd, b"", AT_FDCWD, target.encode(), MOVE_MOUNT_F_EMPTY_PATH
-        )
-        lib._check(result, f"move_mount {target}")
-    finally:
-        os.close(fd)
+    holds it as a detached mount and passes its descriptor with the spawn request
+    (SCM_RIGHTS: this sandbox's own reference, so no later fd of the host's can be
+    attached instead); move_mount() attaches it to this mount namespace: ~0.1 ms, where
+    mounting the ext4 here would cost ~1.3 ms. Failing is fatal: falling back to a tmpfs
+    would charge /tmp to memory."""
+    libc().move_mount(fd, target)
 
 
 def prefer_for_oom_kill() -> None:

@@ -15,9 +15,11 @@ of /tmp. Here each sandbox's /tmp is an ext4 filesystem on a loop device:
 - mounts: the filesystem is created with the new mount API (fsopen/fsconfig/fsmount, Linux
   5.2) as a *detached* mount held by an fd of this process: the expensive part (reading the
   superblock and group descriptors, ~1.3 ms) happens here, off the cold-start path. The
-  sandbox's PID 1, still root and still seeing the host's /proc, opens ``/proc/<server
-  pid>/fd/<n>`` and move_mount()s it onto its /tmp (~0.1 ms, ``enter.attach_tmp``). A
-  detached mount is in no mount namespace, so no other sandbox's namespace copies it.
+  fd goes to the sandbox with its spawn request (SCM_RIGHTS: a reference of its own, never
+  a /proc/<server pid>/fd/<n> path, whose number could name another sandbox's disk by the
+  time it is opened), and its PID 1, still root, move_mount()s it onto its /tmp (~0.1 ms,
+  ``enter.attach_tmp``). A detached mount is in no mount namespace, so no other sandbox's
+  namespace copies it.
 
 A pool holds ``pool_size`` prepared disks of the default size (512 MB, AWS's default);
 other sizes are prepared on demand (a thread: template on first use, then copy, attach,
@@ -42,10 +44,10 @@ import struct
 import subprocess
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nimbus.errors import TooManyRequestsError
 from nimbus.worker.sandbox import ephemeral_policy as policy
 from nimbus.worker.sandbox import loop_device
 from nimbus.worker.sandbox.host_lock import HostLock, dead_hosts
@@ -53,7 +55,6 @@ from nimbus.worker.sandbox.host_lock import HostLock, dead_hosts
 log = logging.getLogger(__name__)
 
 DEFAULT_MB = 512  # AWS's default EphemeralStorage
-EXIT_WAIT_S = 10.0  # how long a release waits for its sandbox to exit
 LOOP_CONTROL = "/dev/loop-control"
 
 # The mount API's syscall numbers are the same on every architecture (asm-generic table).
@@ -72,7 +73,6 @@ class TmpDisk:
     mount_fd: int
     size_mb: int
     device: str  # loopN, for logs and tests
-    source: str  # /proc/<pid>/fd/<mount_fd>: what the sandbox attaches
 
 
 class _MountApi:
@@ -155,13 +155,17 @@ class EphemeralDisks:
 
     async def take(self, size_mb: int) -> TmpDisk | None:
         """A prepared disk of ``size_mb``, or None (tmpfs /tmp) when disks are unavailable
-        or this one could not be made (logged)."""
+        or this one could not be made (logged). Raises TooManyRequestsError (a throttle,
+        as for a host out of memory) when the data directory's filesystem has no room for
+        it (``policy.disk_room``)."""
         if not self.enabled:
             return None
-        if size_mb == DEFAULT_MB and self._pool:
-            disk = self._pool.pop(0)
+        self._check_room(size_mb)
+        if size_mb == DEFAULT_MB:
+            # Also when the pool is empty: a refill that failed earlier is tried again.
             self._schedule_refill()
-            return disk
+            if self._pool:
+                return self._pool.pop(0)
         making = asyncio.ensure_future(asyncio.to_thread(self._make, size_mb))
         try:
             return await asyncio.shield(making)
@@ -172,6 +176,19 @@ class EphemeralDisks:
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("could not make a %d MB /tmp disk (%s): using a tmpfs", size_mb, exc)
             return None
+
+    def _check_room(self, size_mb: int) -> None:
+        try:
+            stats = os.statvfs(self._own)
+        except OSError:
+            return  # not knowing is no reason to refuse: making the disk will tell
+        if not policy.disk_room(size_mb, free_bytes=stats.f_bavail * stats.f_frsize):
+            raise TooManyRequestsError(
+                "Rate Exceeded. The worker host has no disk space left for the /tmp of a "
+                f"new execution environment ({size_mb} MB).",
+                Reason="ConcurrentInvocationLimitExceeded",
+                retryAfterSeconds=1,
+            )
 
     def _release_orphan(self, making: asyncio.Future[TmpDisk]) -> None:
         if not making.cancelled() and making.exception() is None:
@@ -185,31 +202,23 @@ class EphemeralDisks:
         while not self._closed and len(self._pool) < self._pool_size:
             try:
                 disk = await asyncio.to_thread(self._make, DEFAULT_MB)
-            except (OSError, subprocess.SubprocessError) as exc:
-                log.warning("could not pre-create a /tmp disk: %s", exc)
+            except Exception as exc:
+                # Cold starts do not wait on this task: they make their own disk when the
+                # pool is empty, so logging is all there is to do.
+                log.warning("could not pre-create a /tmp disk: %r", exc)
                 return
             if self._closed:
                 self.release(disk)
                 return
             self._pool.append(disk)
 
-    def release(
-        self, disk: TmpDisk, *, after: Callable[[], Awaitable[object]] | None = None
-    ) -> None:
-        """Free ``disk`` in the background, once ``after`` (its sandbox's exit) is done or
-        EXIT_WAIT_S passed: tearing down a filesystem that was written to waits for its
-        in-flight I/O (~0.5 s after 400 MB), which no caller should wait for."""
-        task = asyncio.get_running_loop().create_task(self._release_after(disk, after))
+    def release(self, disk: TmpDisk) -> None:
+        """Free ``disk`` in the background: tearing down a filesystem that was written to
+        waits for its in-flight I/O (~0.5 s after 400 MB), which no caller should wait for.
+        A sandbox still using it holds its own reference (``enter.attach_tmp``)."""
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._release, disk))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
-
-    async def _release_after(
-        self, disk: TmpDisk, after: Callable[[], Awaitable[object]] | None
-    ) -> None:
-        if after is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(after(), EXIT_WAIT_S)
-        await asyncio.to_thread(self._release, disk)
 
     async def close(self) -> None:
         self._closed = True
@@ -241,7 +250,6 @@ class EphemeralDisks:
             mount_fd=mount_fd,
             size_mb=size_mb,
             device=device,
-            source=f"/proc/{os.getpid()}/fd/{mount_fd}",
         )
 
     def _mount_image(self, image: int) -> tuple[int, str]:

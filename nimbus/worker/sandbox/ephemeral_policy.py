@@ -33,6 +33,10 @@ SUPERBLOCK_OFFSET = 1024
 SUPERBLOCK_SIZE = 1024
 EXT4_MAGIC = 0xEF53
 
+# Free space a new disk must leave on the data directory's filesystem (disk_room): the
+# database and code blobs live there too, and must never be the ones that run out.
+DISK_RESERVE_MB = 1024
+
 
 def loop_config(backing_fd: int, *, flags: int, name: str = "") -> bytes:
     """The LOOP_CONFIGURE argument attaching ``backing_fd`` with ``flags``."""
@@ -106,3 +110,11 @@ def stale_loops(backing: Mapping[str, str], dead_dirs: Sequence[str]) -> list[st
     if not prefixes:
         return []
     return sorted(name for name, path in backing.items() if path.startswith(prefixes))
+
+
+def disk_room(size_mb: int, *, free_bytes: int, reserve_mb: int = DISK_RESERVE_MB) -> bool:
+    """Whether a new /tmp of ``size_mb`` fits on a filesystem with ``free_bytes`` free
+    (statvfs f_bavail) and leaves ``reserve_mb`` over. Images are sparse, so they take
+    space only as the function writes: this refuses a cold start whose /tmp, once filled,
+    would eat into the reserve, rather than let /tmp fill the disk under the database."""
+    return free_bytes >= (size_mb + reserve_mb) * 1024 * 1024

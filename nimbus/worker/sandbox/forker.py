@@ -286,13 +286,16 @@ class Forker:
         oom_killed: Callable[[], bool] = _never,
         initialized: Callable[[], None] = _nothing,
         set_frozen: Callable[[bool], bool] = _cannot_freeze,
+        netns_fd: int | None = None,
+        tmp_fd: int | None = None,
     ) -> ForkedRuntime | LostRuntime:
-        """Ask the spec's zygote to fork ``config`` (from a pre-forked stem if given),
-        starting that zygote first if it is not running. A zygote that is gone gives a
+        """Ask the spec's zygote to fork ``config`` (from a pre-forked stem if given) into
+        the network namespace and with the /tmp mount these fds hold, if given, starting
+        that zygote first if it is not running. A zygote that is gone gives a
         ``LostRuntime``; raises ZygoteError when a running zygote refuses."""
         zygote = self.zygote_for(spec)
         try:
-            pid = await zygote.spawn(config, log_fd, stem)
+            pid = await zygote.spawn(config, log_fd, stem, netns_fd=netns_fd, tmp_fd=tmp_fd)
         except ZygoteLost as exc:
             _write_line(log_fd, f"[nimbus] the sandbox was lost before its runtime ran: {exc}")
             return LostRuntime()

@@ -8,6 +8,7 @@ one. What each guarantee means is documented in ``sandbox.enter``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
@@ -24,9 +25,7 @@ from nimbus.worker.sandbox.forker import ForkedRuntime, Forker, LostRuntime
 from nimbus.worker.sandbox.launch import sandbox_config
 from nimbus.worker.sandbox.network import FunctionNetwork, Netns
 from nimbus.worker.sandbox.stem_pool import StemPool
-from nimbus.worker.sandbox.uid_pool import UidPool
-
-UID_LOCK_DIR = Path("/run/lock/nimbus-uids")
+from nimbus.worker.sandbox.uid_pool import UID_LOCK_DIR, UidPool
 
 
 class NamespacesSandbox:
@@ -45,7 +44,6 @@ class NamespacesSandbox:
         self._backend = backend
         self._tmp = tmp  # its /tmp disk; None: a tmpfs
         self._netns = netns  # its own network namespace; None: the host's network
-        self._spawning = False
         self._env_id = env_id
         self._memory_mb = memory_mb
         self._uid = uid
@@ -80,26 +78,24 @@ class NamespacesSandbox:
             root_dir=self._backend.root_dir,
             cgroup_procs=joins,
         )
-        if self._netns is not None:
-            config = dataclasses.replace(config, netns=self._netns.path)
-        if self._tmp is not None:
-            config = dataclasses.replace(config, tmp_source=self._tmp.source)
-        self._spawning = True
-        try:
-            self._runtime = await forker.fork(
-                spec,
-                config,
-                launch.log_fd,
-                self._stem,
-                oom_killed=self._oom_killed,
-                initialized=self._initialized,
-                set_frozen=self._set_frozen,
-            )
-        finally:
-            self._spawning = False
-            if self._released:
-                self._free_netns()  # released while the launcher was joining it
-                self._free_tmp()
+        network = self._backend.network
+        if self._netns is not None and network is not None and network.binds:
+            config = dataclasses.replace(config, binds=(*config.binds, *network.binds))
+        if self._released:  # its namespace and disk are gone: it must not start without
+            return LostRuntime()
+        # The namespace and the disk go to the sandbox as fds of its own (SCM_RIGHTS), taken
+        # before fork() first yields: a release may close ours at any time after that.
+        self._runtime = await forker.fork(
+            spec,
+            config,
+            launch.log_fd,
+            self._stem,
+            oom_killed=self._oom_killed,
+            initialized=self._initialized,
+            set_frozen=self._set_frozen,
+            netns_fd=None if self._netns is None else self._netns.fd,
+            tmp_fd=None if self._tmp is None else self._tmp.mount_fd,
+        )
         return self._runtime
 
     def _seen_spec(self, spec: EnvironmentSpec) -> EnvironmentSpec:
@@ -111,10 +107,9 @@ class NamespacesSandbox:
         return dataclasses.replace(spec, endpoint_url=network.endpoint_url)
 
     def _free_netns(self) -> None:
-        """Close the namespace's descriptor, unless a launcher may still be opening it by
-        its /proc path: the number could meanwhile name another sandbox's namespace."""
+        """Close our descriptor of the namespace: a launcher still joining it holds its own."""
         netns, network = self._netns, self._backend.network
-        if netns is not None and network is not None and not self._spawning:
+        if netns is not None and network is not None:
             self._netns = None
             network.release(netns)
 
@@ -151,14 +146,13 @@ class NamespacesSandbox:
         self._free_tmp()
 
     def _free_tmp(self) -> None:
-        """Give the /tmp disk back once PID 1 has exited (the kernel kills a pid namespace
-        with its init): until then it may still be about to open the disk by its /proc
-        path, whose fd number could meanwhile name another sandbox's disk."""
-        tmp, runtime = self._tmp, self._runtime
-        if tmp is None or self._spawning:
-            return
-        self._tmp = None
-        self._backend.disks.release(tmp, after=runtime.wait if runtime is not None else None)
+        """Give the /tmp disk back now: the sandbox holds references of its own (its /tmp,
+        or a late launcher's fd), so our fd's number can be reused safely. Its runtime was
+        killed first; anything of it still writing gets I/O errors once the filesystem is
+        shut down, and its data is not worth keeping."""
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            self._backend.disks.release(tmp)
 
 
 class NamespacesBackend:
@@ -195,28 +189,27 @@ class NamespacesBackend:
         return NAMESPACES
 
     async def start(self) -> None:
+        """Claim what this host needs; on any failure give back, in reverse, whatever was
+        already claimed (host lock and cgroup parents, uid block, bridge and nft table,
+        zygote, disks), so a host that cannot start leaves nothing behind."""
         self.root_dir.mkdir(parents=True, exist_ok=True)
-        # Cgroups first: opening them kills what dead hosts left running (frozen tasks
-        # thawed), so the uid block claimed next is free of their survivors. Both may wait
-        # for the kernel to reap killed tasks: off the event loop.
-        self.cgroups = await asyncio.to_thread(Cgroups.open, self._host_id)
-        try:
-            await asyncio.to_thread(self._uids.claim_block, self._uid_lock_dir)
-        except BaseException:
+        async with contextlib.AsyncExitStack() as undo:
+            # Cgroups first: opening them kills what dead hosts left running (frozen tasks
+            # thawed), so the uid block claimed next is free of their survivors. Both may
+            # wait for the kernel to reap killed tasks: off the event loop.
+            self.cgroups = await asyncio.to_thread(Cgroups.open, self._host_id)
             if self.cgroups is not None:
-                self.cgroups.close()
-            raise
-        if self.network is not None:
-            try:
+                undo.callback(self.cgroups.close)
+            await asyncio.to_thread(self._uids.claim_block, self._uid_lock_dir)
+            undo.callback(self._uids.close)
+            if self.network is not None:
+                undo.push_async_callback(self.network.close)  # also after a partial start
                 await self.network.start()
-            except BaseException:
-                await self.network.close()
-                if self.cgroups is not None:
-                    self.cgroups.close()
-                self._uids.close()
-                raise
-        await self.forker.start()
-        await self.disks.start()  # after Cgroups.open killed dead hosts' sandboxes
+            undo.push_async_callback(self.forker.close)
+            await self.forker.start()
+            undo.push_async_callback(self.disks.close)
+            await self.disks.start()  # after Cgroups.open killed dead hosts' sandboxes
+            undo.pop_all()  # started: close() gives it all back
         if self.cgroups is not None:
             self._stems = StemPool(
                 cgroups=self.cgroups,

@@ -9,6 +9,16 @@ have no layer 2 path to each other), IPv6 off. The namespace is held by a file d
 the server, never by a name under /run/netns: when the server and its sandboxes die, the
 kernel removes the namespaces and their veths by itself.
 
+Name resolution: environments use the host's resolvers. Remote ones are let through on
+port 53 (even in a private range); when the first is on the host's loopback (systemd-resolved's
+127.0.0.53), environments see a resolv.conf naming their gateway instead, which the nft table
+DNATs to it (``network_host.sandbox_resolv_conf``, bound over /etc/resolv.conf).
+
+Forwarding: NAT out needs net.ipv4.ip_forward. Where Nimbus turned it on, the table also drops
+forwarded traffic that touches no Nimbus bridge, so the host routes for nobody else
+(``host_firewall.forwarding_plan``); a firewall dropping forwarded packets by default
+(Docker's) is reported with its fix.
+
 Making a namespace costs ~1 ms of kernel time (unshare) plus a share of one ``ip`` process;
 a pool keeps ``pool_size`` ready so that a cold start only takes one, and concurrent cold
 starts that find it empty share one batch. Releasing one is closing its descriptor: the
@@ -30,11 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nimbus.errors import ServiceError
+from nimbus.worker.sandbox import network_host
 from nimbus.worker.sandbox import network_policy as policy
+from nimbus.worker.sandbox.config import Bind
+from nimbus.worker.sandbox.host_lock import private_dir
 
 log = logging.getLogger(__name__)
 
-LOCK_DIR = Path("/run/lock/nimbus-net")
+LOCK_DIR = Path("/run/nimbus/net")  # private: host_lock.private_dir
 CLONE_NEWNET = 0x40000000
 MAX_BATCH = 16  # namespaces one refill makes: bounds the time a burst of cold starts waits
 
@@ -68,11 +81,6 @@ def _back_to(host_fd: int) -> None:
     except OSError:
         log.critical("could not return to the host network namespace; aborting")
         os.abort()
-
-
-def _write(path: str, value: str) -> None:
-    with open(path, "w") as handle:
-        handle.write(value)
 
 
 def _ifreq(name: str, payload: bytes) -> bytes:
@@ -130,12 +138,8 @@ class Netns:
     host: int  # its address's number in the block (network_policy.AddressPool)
     address: str
     veth: str  # the host end of its veth pair
-
-    @property
-    def path(self) -> str:
-        """A path the sandbox launcher (a root descendant of this process) can open to join
-        it: the descriptor itself, seen through /proc."""
-        return f"/proc/{os.getpid()}/fd/{self.fd}"
+    # A sandbox gets ``fd`` itself with its spawn request (SCM_RIGHTS), never a path: a
+    # /proc/<pid>/fd/<n> path names whatever the number means when it is opened.
 
 
 class FunctionNetwork:
@@ -149,14 +153,20 @@ class FunctionNetwork:
         host_ports: tuple[int, ...] = (),
         pool_size: int = 4,
         lock_dir: Path = LOCK_DIR,
-        resolv_conf: Path = Path("/etc/resolv.conf"),
+        resolv_conf: Path = network_host.DEFAULT_RESOLV_CONF,
+        state_dir: Path | None = None,
     ) -> None:
+        """``resolv_conf``: the host's (its nameservers are the ones environments may
+        reach); ``state_dir``: where the resolv.conf environments get instead is written,
+        when they need one (the lock directory if None)."""
         self._api_target = policy.api_target(api_host)
         self._api_port = api_port
         self._host_ports = host_ports
         self._size = pool_size
         self._lock_dir = lock_dir
         self._resolv_conf = resolv_conf
+        self._state_dir = state_dir
+        self._binds: tuple[Bind, ...] = ()
         self._block: policy.Block | None = None
         self._rules: policy.Rules | None = None
         self._lock: int | None = None
@@ -185,12 +195,10 @@ class FunctionNetwork:
         return f"http://{self.gateway}:{self._api_port}"
 
     @property
-    def resolv_conf(self) -> str | None:
-        """The resolv.conf environments need instead of the host's (when that names a
-        loopback resolver), or None to keep the host's."""
-        if self._rules is None or self._rules.loopback_dns is None:
-            return None
-        return policy.resolv_conf(self.gateway)
+    def binds(self) -> tuple[Bind, ...]:
+        """What environments mount over the host's files: a resolv.conf of their own when
+        the host's names a loopback resolver (``policy.resolv_conf``)."""
+        return self._binds
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -200,7 +208,7 @@ class FunctionNetwork:
 
     def _set_up(self) -> None:
         self._host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        self._lock_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._lock_dir)
         routes = policy.parse_routes(Path("/proc/net/route").read_text())
         for index in policy.usable_blocks(routes):
             lock = self._try_lock(index)
@@ -211,38 +219,47 @@ class FunctionNetwork:
             raise NetworkError("No free block of function network addresses on this machine.")
         self._sweep()
         try:
-            nameservers = policy.nameservers(self._resolv_conf.read_text())
+            host_resolv = self._resolv_conf.read_text()
         except OSError:
-            nameservers = ()
+            host_resolv = ""
+        forwarding = network_host.forwarding(self._lock_dir)
         self._rules = policy.Rules(
             block=self.block,
             api_port=self._api_port,
             api_target=self._api_target,
             host_ports=self._host_ports,
-            nameservers=nameservers,
+            nameservers=policy.nameservers(host_resolv),
+            contain_forwarding=forwarding.contain,
         )
         block = self.block
+        directory = self._state_dir if self._state_dir is not None else self._lock_dir
+        resolv = network_host.sandbox_resolv_conf(
+            host_resolv, self._resolv_conf, directory / f"resolv-{block.index}.conf", block.gateway
+        )
+        if resolv is not None:
+            self._binds = (Bind(source=str(resolv), target="/etc/resolv.conf"),)
         # A fixed MAC: a bridge otherwise takes its ports' lowest one, which changes as
         # environments come and go and leaves their neighbour caches stale.
         mac = f"02:6e:6d:62:00:{block.index:02x}"
         _run(["ip", "link", "add", block.bridge, "address", mac, "type", "bridge"])
-        _write(f"/proc/sys/net/ipv6/conf/{block.bridge}/disable_ipv6", "1")
+        network_host.disable_ipv6(block.bridge)
         # DNAT to 127.0.0.1 (the API, host ports, a loopback resolver) needs this on the
         # interface the packets arrive on; the nft input chain admits only those DNATs.
-        _write(f"/proc/sys/net/ipv4/conf/{block.bridge}/route_localnet", "1")
+        network_host.write(f"/proc/sys/net/ipv4/conf/{block.bridge}/route_localnet", "1")
         _run(
             ["ip", "-batch", "-"],
             f"address add {block.gateway}/16 dev {block.bridge}\nlink set {block.bridge} up\n",
         )
         _run(["nft", "-f", "-"], policy.ruleset(self._rules))
-        if Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "1":
-            # NAT out needs forwarding; it is left on at exit (as Docker does): other
-            # software may rely on it by then.
-            log.info("enabling net.ipv4.ip_forward for function networks")
-            _write("/proc/sys/net/ipv4/ip_forward", "1")
+        network_host.enable_forwarding(forwarding, self._lock_dir)
+        network_host.warn_about_firewall()
 
     def _try_lock(self, index: int) -> int | None:
-        fd = os.open(self._lock_dir / f"block-{index}", os.O_CREAT | os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(
+            self._lock_dir / f"block-{index}",
+            os.O_CREAT | os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW,
+            0o600,
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -258,12 +275,7 @@ class FunctionNetwork:
             for name in os.listdir("/sys/class/net")
             if (index := policy.block_of_bridge(name)) is not None
         }
-        listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
-        tables = {
-            int(line.rsplit("nimbus-fn", 1)[1])
-            for line in listed.stdout.splitlines()
-            if line.startswith("table inet nimbus-fn") and line.rsplit("nimbus-fn", 1)[1].isdigit()
-        }
+        tables = policy.nimbus_tables(network_host.output(["nft", "list", "tables"]))
         for index in sorted(bridges | tables):
             mine = index == self.block.index
             lock = None if mine else self._try_lock(index)
@@ -322,7 +334,14 @@ class FunctionNetwork:
         waiter: asyncio.Future[Netns] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self._schedule_refill()
-        return await waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled after _hand_out gave this waiter a namespace: nobody else will
+            # release it (its descriptor and address).
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release(waiter.result())
+            raise
 
     def release(self, netns: Netns) -> None:
         """Forget a namespace: the kernel deletes it (and its veth) once no process is left
@@ -365,10 +384,12 @@ class FunctionNetwork:
                 self._serial += count
                 try:
                     made = await asyncio.to_thread(self._make, hosts, serials)
-                except (OSError, NetworkError, LookupError) as exc:
+                except Exception as exc:
+                    # Whatever went wrong, the waiters (cold starts) must hear of it: a task
+                    # that died of an unexpected error would leave them waiting for ever.
                     for host in hosts:
                         self._addresses.release(host)
-                    log.warning("could not make function network namespaces: %s", exc)
+                    log.warning("could not make function network namespaces: %r", exc)
                     for waiter in self._waiters:
                         if not waiter.done():
                             waiter.set_exception(
@@ -406,7 +427,7 @@ class FunctionNetwork:
                     fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
                     # Devices made from now on in this namespace (eth0) get no IPv6: the
                     # nft rules are IPv4 rules, and an IPv6 link-local path must not exist.
-                    _write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1")
+                    network_host.disable_ipv6("default")
                     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 finally:
                     _back_to(self._host_fd)
@@ -416,7 +437,8 @@ class FunctionNetwork:
                 made.append((netns, sock))
             commands = "".join(
                 f"link add {netns.veth} master {block.bridge} type veth"
-                f" peer name eth0 netns {netns.path}\n"
+                # ip opens the namespace by path while this call holds the fd open.
+                f" peer name eth0 netns /proc/{os.getpid()}/fd/{netns.fd}\n"
                 f"link set {netns.veth} type bridge_slave isolated on\n"
                 for netns, _ in made
             )
@@ -424,7 +446,7 @@ class FunctionNetwork:
             host_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             with host_sock:
                 for netns, sock in made:
-                    _write(f"/proc/sys/net/ipv6/conf/{netns.veth}/disable_ipv6", "1")
+                    network_host.disable_ipv6(netns.veth)
                     _link_up(host_sock, netns.veth)
                     _configure_inside(sock, netns.address, block.gateway)
         except BaseException:

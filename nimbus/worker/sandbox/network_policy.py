@@ -18,6 +18,8 @@ HOST = "host"
 NETWORK_MODES = (ISOLATED, HOST)
 
 BLOCKS = 64  # the /16s of 100.64.0.0/10
+BRIDGE_PREFIX = "nimbus-br"
+TABLE_PREFIX = "nimbus-fn"
 # On Lambda, AWS_LAMBDA_RUNTIME_API is 127.0.0.1:9001 inside the execution environment.
 RUNTIME_API_HOST = "127.0.0.1"
 RUNTIME_API_PORT = 9001
@@ -60,11 +62,11 @@ class Block:
 
     @property
     def bridge(self) -> str:
-        return f"nimbus-br{self.index}"
+        return f"{BRIDGE_PREFIX}{self.index}"
 
     @property
     def table(self) -> str:
-        return f"nimbus-fn{self.index}"
+        return f"{TABLE_PREFIX}{self.index}"
 
     def address(self, host: int) -> str:
         """The address of host number ``host`` (FIRST_HOST .. LAST_HOST) of the block."""
@@ -78,13 +80,29 @@ class Block:
         return f"nmb{self.index}v{serial & 0xFFFFFFFF:x}"
 
 
-def block_of_bridge(name: str) -> int | None:
-    """The block index a Nimbus bridge name stands for, or None for any other interface."""
-    prefix = "nimbus-br"
+def _index_after(prefix: str, name: str) -> int | None:
     if name.startswith(prefix) and name[len(prefix) :].isdigit():
         index = int(name[len(prefix) :])
         return index if 0 <= index < BLOCKS else None
     return None
+
+
+def block_of_bridge(name: str) -> int | None:
+    """The block index a Nimbus bridge name stands for, or None for any other interface."""
+    return _index_after(BRIDGE_PREFIX, name)
+
+
+def nimbus_tables(nft_list_tables: str) -> set[int]:
+    """The block indexes of the Nimbus tables in ``nft list tables`` output ("table inet
+    nimbus-fn3" lines); tables of other families or names are not ours."""
+    found: set[int] = set()
+    for line in nft_list_tables.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[:2] == ["table", "inet"]:
+            index = _index_after(TABLE_PREFIX, fields[2])
+            if index is not None:
+                found.add(index)
+    return found
 
 
 def parse_mode(text: str) -> str:
@@ -202,6 +220,9 @@ class Rules:
     api_target: str  # api_target(server's listen host)
     host_ports: tuple[int, ...] = ()  # reachable at gateway:port, DNAT to 127.0.0.1:port
     nameservers: tuple[str, ...] = ()  # the host's resolvers (resolv.conf)
+    # Drop forwarded traffic that touches no Nimbus bridge (forwarding_plan): set when
+    # Nimbus itself turned ip_forward on, so that the host does not become a router.
+    contain_forwarding: bool = False
 
     @property
     def loopback_dns(self) -> str | None:
@@ -265,6 +286,10 @@ def ruleset(rules: Rules) -> str:
             f" meta l4proto {{ tcp, udp }} th dport {DNS_PORT} accept"
         )
     forward.append(f"iifname {br} ip daddr {_set(BLOCKED_V4)} drop")
+    if rules.contain_forwarding:
+        # A wildcard, not this server's bridge: every server's table has this rule, and
+        # each must let the others' environments through.
+        forward.append(f'iifname != "{BRIDGE_PREFIX}*" oifname != "{BRIDGE_PREFIX}*" drop')
     lines = [
         f"table inet {block.table} {{",
         "  chain prerouting {",
@@ -301,9 +326,29 @@ def ruleset(rules: Rules) -> str:
     return f"table inet {block.table}\ndelete table inet {block.table}\n" + "\n".join(lines) + "\n"
 
 
-def resolv_conf(gateway: str) -> str:
-    """The resolv.conf environments get when the host's resolver is on its loopback."""
-    return f"# Nimbus: the host's resolver, reached through the gateway\nnameserver {gateway}\n"
+def resolv_conf(host_resolv_conf: str, gateway: str) -> str | None:
+    """The resolv.conf environments get instead of the host's, or None to keep the host's.
+
+    When the host's first resolver is on its loopback (systemd-resolved's 127.0.0.53,
+    dnsmasq's 127.0.0.1), an environment reaching that address would reach its own
+    loopback: it gets the gateway instead, which the ruleset DNATs to that resolver. The
+    host's remote resolvers follow (the ruleset lets them through), and its search and
+    options lines are kept, so names resolve as they do on the host."""
+    servers = nameservers(host_resolv_conf)
+    if not servers or not ipaddress.IPv4Address(servers[0]).is_loopback:
+        return None
+    remote = [n for n in servers if not ipaddress.IPv4Address(n).is_loopback]
+    kept = [
+        line.strip()
+        for line in host_resolv_conf.splitlines()
+        if line.split()[:1] in (["search"], ["domain"], ["options"])
+    ]
+    lines = [
+        "# Nimbus: the host's resolver, reached through the gateway",
+        *(f"nameserver {n}" for n in [gateway, *remote][:3]),  # glibc reads three
+        *kept,
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,3 +359,6 @@ class NetworkOptions:
     api_port: int
     host_ports: tuple[int, ...] = ()
     pool_size: int = 8  # namespaces kept ready for cold starts
+    # The host's resolv.conf (NIMBUS_RESOLV_CONF): its nameservers are the ones environments
+    # may reach, and a loopback one is offered at the gateway (resolv_conf).
+    resolv_conf: str = "/etc/resolv.conf"

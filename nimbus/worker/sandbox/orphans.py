@@ -1,16 +1,20 @@
-"""Removing the cgroup trees a dead worker host left behind, at start-up.
+"""Removing the cgroup trees a dead worker host left behind, at start-up, and killing every
+process of a cgroup without ever signalling a process that is not in it.
 
 A host killed with ``kill -9`` never removes its ``nimbus-<host id>`` cgroup parents, and
 whatever still ran in its sandboxes keeps running there (and under its uids). Each host
-start therefore kills every process in the trees of hosts that are dead
-(``sandbox.host_lock``) and removes the trees bottom-up; a live host's trees are never
-touched, which matters because several servers share a machine (the test suite runs many).
+start therefore kills every process in the trees that the lock files of dead hosts name
+(``sandbox.host_lock``) and removes the trees bottom-up. Only those: a ``nimbus-<id>``
+directory without a lock file may belong to a live server this one cannot see (another pid
+namespace or container sharing the cgroupfs, or a private ``/run``), so it is only logged.
 
-Killing a whole tree: on cgroup v2, ``cgroup.kill`` (Linux 5.14) SIGKILLs every process in
-the subtree, frozen ones included. On v1 there is no such file, and a task frozen by the v1
-freezer does not act on SIGKILL until it is thawed; so every frozen cgroup of the tree is
-thawed first, then each pid in every ``cgroup.procs`` is killed, again until none is left
-(a process may fork while its siblings die).
+Killing: on cgroup v2, ``cgroup.kill`` (Linux 5.14) SIGKILLs every process in the subtree,
+frozen ones included, with no pid in between. Without it, pids are read from
+``cgroup.procs``, and a pid read there may be recycled by the time it is signalled: each is
+opened as a pidfd (which pins the process), checked to be in the tree still
+(``/proc/<pid>/cgroup``), and signalled through the pidfd. On v1 the tree is frozen first
+(so nothing forks while it is emptied; frozen tasks cannot exit), then thawed, because a
+frozen v1 task acts on SIGKILL only once thawed.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +34,9 @@ from nimbus.worker.sandbox import host_lock
 log = logging.getLogger(__name__)
 
 HOST_DIR = re.compile(r"nimbus-([0-9a-f]{8,32})")
-ZYGOTE_MARK = b"nimbus.worker.sandbox.zygote_server"
+ROOT = Path("/sys/fs/cgroup")
+Sleep = Callable[[float], None]
+Monotonic = Callable[[], float]
 
 
 def host_id_of(name: str) -> str | None:
@@ -40,19 +46,32 @@ def host_id_of(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+def member_of(proc_cgroup: str, tree: Path, root: Path = ROOT) -> bool:
+    """Whether a ``/proc/<pid>/cgroup`` text puts the process in ``tree`` or below (pure).
+    A v1 line names its hierarchy by its controllers (``4:cpu,cpuacct:/x``), mounted at
+    ``<root>/cpu,cpuacct`` and linked as ``<root>/cpu``; a v2 line (``0::/x``) at ``root``."""
+    for line in proc_cgroup.splitlines():
+        _, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        names = [controllers, *controllers.split(",")] if controllers else [""]
+        for name in names:
+            where = (root / name / path.lstrip("/")) if name else (root / path.lstrip("/"))
+            if where == tree or tree in where.parents:
+                return True
+    return False
+
+
 @dataclass(frozen=True, kw_only=True)
 class Swept:
     trees: int  # cgroup trees removed
     killed: int  # processes killed in them
     left: int  # trees that could not be removed (logged)
+    unowned: int = 0  # host trees without a lock file, left alone (logged)
 
 
-def _descendants(top: Path) -> list[Path]:
+def descendants(top: Path) -> list[Path]:
     """``top`` and every cgroup below it, deepest first (the order rmdir needs)."""
-    found: list[Path] = []
-    for dirpath, _, _ in os.walk(top, topdown=False):
-        found.append(Path(dirpath))
-    return found
+    return [Path(dirpath) for dirpath, _, _ in os.walk(top, topdown=False)]
 
 
 def _pids(dirs: Iterable[Path]) -> set[int]:
@@ -72,124 +91,141 @@ def _write(path: Path, value: str) -> bool:
     return True
 
 
-def _thaw(dirs: Iterable[Path]) -> None:
-    """Thaw every frozen cgroup of a tree (v1: each one frozen by itself must be thawed by
-    itself; thawing a parent does not thaw it)."""
+def _freeze_file(path: Path) -> tuple[str, str, str] | None:
+    """The freeze file of a cgroup and its frozen/thawed values; None if it has none."""
+    if (path / "freezer.state").exists():
+        return "freezer.state", "FROZEN", "THAWED"
+    if (path / "cgroup.freeze").exists():
+        return "cgroup.freeze", "1", "0"
+    return None
+
+
+def thaw(dirs: Iterable[Path]) -> None:
+    """Thaw every cgroup of ``dirs`` (v1: one frozen by itself must be thawed by itself;
+    thawing a parent does not thaw it)."""
     for path in dirs:
-        if (path / "freezer.state").exists():
-            _write(path / "freezer.state", "THAWED")
-        elif (path / "cgroup.freeze").exists():
-            _write(path / "cgroup.freeze", "0")
+        found = _freeze_file(path)
+        if found is not None:
+            _write(path / found[0], found[2])
 
 
-def reap_tree(top: Path, *, wait_s: float = 2.0) -> tuple[bool, int]:
-    """Kill everything in the cgroup tree ``top`` and remove it, waiting at most ``wait_s``
-    for the kernel to let the processes go: (removed, processes killed). On v1 the same
-    processes are in the host's freezer tree too: thaw that first (``thaw_tree``)."""
-    dirs = _descendants(top)
-    if not dirs:
-        return True, 0
-    _thaw(dirs)
+def _freeze(top: Path, *, monotonic: Monotonic, sleep: Sleep, wait_s: float) -> bool:
+    """Freeze the v1 freezer cgroup ``top`` with all below it and wait (bounded) until the
+    kernel says FROZEN: from then on none of its tasks forks or exits."""
+    if not _write(top / "freezer.state", "FROZEN"):
+        return False
+    deadline = monotonic() + wait_s
+    while True:
+        with contextlib.suppress(OSError):
+            if (top / "freezer.state").read_text().strip() == "FROZEN":
+                return True
+        if monotonic() >= deadline:
+            return False
+        sleep(0.001)
+
+
+def kill_checked(pid: int, trees: tuple[Path, ...]) -> bool:
+    """SIGKILL ``pid`` only if it is still in one of ``trees``: the pidfd pins the process,
+    so a pid recycled since it was read is never signalled. True when signalled."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False  # gone
+    try:
+        text = Path(f"/proc/{pid}/cgroup").read_text()
+        if not any(member_of(text, tree) for tree in trees):
+            return False
+        signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except OSError:
+        return False  # died meanwhile (ESRCH): its pid is not reused while fd is open
+    finally:
+        os.close(fd)
+    return True
+
+
+def kill_in(
+    dirs: list[Path],
+    *,
+    trees: tuple[Path, ...],
+    freezer: Path | None,
+    freeze_wait_s: float = 0.5,
+    monotonic: Monotonic = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> set[int]:
+    """One round of killing every process in ``dirs`` (cgroups of ``trees``) by pid, for
+    hierarchies without ``cgroup.kill``: with the v1 ``freezer`` cgroup of the same tasks
+    frozen meanwhile when there is one, waiting at most ``freeze_wait_s`` for it to settle
+    (0 on the event loop: the pidfd check alone already keeps recycled pids safe). The
+    processes killed."""
+    if freezer is not None:
+        _freeze(freezer, monotonic=monotonic, sleep=sleep, wait_s=freeze_wait_s)
+    killed = {pid for pid in _pids(dirs) if kill_checked(pid, trees)}
+    if freezer is not None:
+        thaw(descendants(freezer))  # each self-frozen child too, or its tasks never die
+    return killed
+
+
+def reap_host(
+    tops: list[Path],
+    *,
+    wait_s: float = 2.0,
+    monotonic: Monotonic = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> tuple[int, int, int]:
+    """Kill everything in one dead host's cgroup trees (one on v2; one per v1 hierarchy,
+    the same tasks in each) and remove them, waiting at most ``wait_s`` for the kernel to
+    let the processes go: (trees removed, processes killed, trees left)."""
+    tops = [top for top in tops if top.is_dir()]
+    freezer = next((t for t in tops if (t / "freezer.state").exists()), None)
+    everything = [path for top in tops for path in descendants(top)]
+    killer = next((t for t in tops if (t / "cgroup.kill").exists()), None)
     killed: set[int] = set()
-    if (top / "cgroup.kill").exists():
-        killed |= _pids(dirs)
-        _write(top / "cgroup.kill", "1")
-    deadline = time.monotonic() + wait_s
+    if killer is not None:
+        killed = _pids(descendants(killer))  # counted only: cgroup.kill signals them
+        _write(killer / "cgroup.kill", "1")
+    deadline = monotonic() + wait_s
     delay = 0.002
     while True:
-        pids = _pids(dirs)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        killed |= pids
-        for path in dirs:
-            with contextlib.suppress(FileNotFoundError, OSError):
+        if killer is None:
+            killed |= kill_in(
+                everything, trees=tuple(tops), freezer=freezer, monotonic=monotonic, sleep=sleep
+            )
+        for path in everything:
+            with contextlib.suppress(OSError):
                 path.rmdir()
-        if not top.exists():
-            return True, len(killed)
-        if time.monotonic() >= deadline:
-            return False, len(killed)
-        time.sleep(delay)  # killed tasks leave their cgroup once the kernel has reaped them
+        left = [top for top in tops if top.exists()]
+        if not left or monotonic() >= deadline:
+            return len(tops) - len(left), len(killed), len(left)
+        sleep(delay)  # killed tasks leave their cgroup once the kernel has reaped them
         delay = min(delay * 2, 0.05)
 
 
-def thaw_tree(top: Path) -> None:
-    _thaw(_descendants(top))
-
-
-def _parent(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    return int(next((line.split()[1] for line in status.splitlines() if line[:5] == "PPid:"), 0))
-
-
-def _is_zygote(pid: int) -> bool:
-    try:
-        return ZYGOTE_MARK in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def served(top: Path) -> bool:
-    """Whether a tree made without a lock file (by a Nimbus from before host locks) is
-    still served: the parent of one of its processes, outside the tree, is a running zygote
-    (the runtimes' reaper, which dies with its host: PR_SET_PDEATHSIG). A dead host's
-    survivors were reparented to init. Only parents outside the tree count: a runtime
-    forked from the zygote carries the zygote's command line too, and a function could
-    write anything into its own."""
-    pids = _pids(_descendants(top))
-    for pid in pids:
-        parent = _parent(pid)
-        if parent > 1 and parent not in pids and _is_zygote(parent):
-            return True
-    return False
-
-
 def sweep(lock_dir: Path, *, own: str, roots: Iterable[Path]) -> Swept:
-    """Remove the trees of dead hosts: those their lock files name, and every
-    ``nimbus-<id>`` directory under ``roots`` (where this host makes its own parents) whose
-    host has no lock file and no process served by a zygote. Never raises."""
-    trees = killed = left = 0
-
-    def reap(tops: list[Path]) -> None:
-        nonlocal trees, killed, left
-        # One host's processes are in each of its v1 trees (memory, pids, cpu, freezer): a
-        # frozen one dies in none of them until its freezer cgroup is thawed.
-        for top in tops:
-            thaw_tree(top)
-        for top in tops:
-            removed, count = reap_tree(top)
-            killed += count
-            if removed:
-                trees += 1
-            else:
-                left += 1
-                log.warning("could not remove the leftover cgroup %s", top)
-
+    """Remove the trees the lock files of dead hosts name, killing what runs in them; log
+    ``nimbus-<id>`` directories under ``roots`` that no lock file accounts for. Never
+    raises."""
+    trees = killed = left = unowned = 0
     try:
         with host_lock.dead_hosts(lock_dir, own=own) as dead:
-            reap(
-                [
-                    path
-                    for host in dead
-                    for path in host.paths
-                    if path.is_dir() and host_id_of(path.name) == host.host_id
-                ]
-            )
-        unowned: list[Path] = []
+            for host in dead:
+                removed, count, stuck = reap_host(
+                    [path for path in host.paths if host_id_of(path.name) == host.host_id]
+                )
+                trees, killed, left = trees + removed, killed + count, left + stuck
+                if stuck:
+                    log.warning("could not remove the cgroups of dead host %s", host.host_id)
         for root in roots:
             for entry in sorted(root.iterdir()) if root.is_dir() else []:
                 host_id = host_id_of(entry.name)
                 if host_id is None or host_id == own or not entry.is_dir():
                     continue
-                # Listed before the lock is looked at: a host makes its lock file before its
-                # directories, so a directory without one is not a host still starting.
-                if host_lock.host_alive(lock_dir, host_id) is not None or served(entry):
-                    continue
-                unowned.append(entry)
-        reap(unowned)
+                if host_lock.host_alive(lock_dir, host_id) is None:
+                    unowned += 1
+                    log.warning(
+                        "cgroup %s has no host lock file: left alone (it may be a live server "
+                        "this one cannot see; remove it by hand if it is not)",
+                        entry,
+                    )
     except OSError as exc:
         log.warning("could not clean up cgroups of earlier runs: %s", exc)
     if trees or left:
@@ -199,4 +235,4 @@ def sweep(lock_dir: Path, *, own: str, roots: Iterable[Path]) -> Swept:
             killed,
             left,
         )
-    return Swept(trees=trees, killed=killed, left=left)
+    return Swept(trees=trees, killed=killed, left=left, unowned=unowned)

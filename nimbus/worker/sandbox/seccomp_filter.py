@@ -50,6 +50,22 @@ DENIED: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("mount", "umount2", "pivot_root", "chroot", "swapon", "swapoff", "quotactl"),
     ),
     (
+        # The new mount API (Linux 5.2+) does what mount does, one step at a time: denying
+        # mount alone would leave fsopen/fsmount/move_mount as a way around it. The sandbox's
+        # launcher attaches its /tmp with move_mount before the filter is installed.
+        "new mount API",
+        (
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "move_mount",
+            "open_tree",
+            "mount_setattr",
+            "quotactl_fd",
+        ),
+    ),
+    (
         # New namespaces (user namespaces above all) reach kernel code that is otherwise
         # root-only: most container escapes of recent years started there (CVE-2022-0185,
         # CVE-2023-32233, CVE-2024-1086). clone with a CLONE_NEW* flag: below.
@@ -62,6 +78,27 @@ DENIED: tuple[tuple[str, tuple[str, ...]], ...] = (
         # bypass seccomp itself).
         "other processes' memory",
         ("ptrace", "process_vm_readv", "process_vm_writev"),
+    ),
+    (
+        # Docker allows these only with CAP_SYS_PTRACE: kcmp compares another process's
+        # kernel objects (a probe of its fds and memory layout), pidfd_getfd copies another
+        # process's fd, process_madvise acts on another process's memory.
+        "other processes' descriptors and memory advice",
+        ("kcmp", "pidfd_getfd", "process_madvise"),
+    ),
+    (
+        # NUMA placement moves pages between the machine's memory nodes, for this process
+        # or (move_pages, migrate_pages) others: the machine's memory is not the function's
+        # to arrange (Docker: CAP_SYS_NICE only). get_mempolicy, a read, stays allowed.
+        "NUMA memory placement",
+        ("mbind", "set_mempolicy", "move_pages", "migrate_pages"),
+    ),
+    (
+        # Obsolete calls no runtime uses, each a piece of old, little-tested kernel code
+        # (Docker denies them all): a.out libraries, filesystem statistics by device,
+        # filesystem type tables, binary sysctl, the removed NFS server interface.
+        "obsolete interfaces",
+        ("uselib", "ustat", "sysfs", "_sysctl", "nfsservctl"),
     ),
     (
         # Loading code into the kernel, or replacing it.
@@ -184,6 +221,36 @@ def decide(all_rules: Iterable[Rule], syscall: str, args: tuple[int, ...] = ()) 
     return 0
 
 
+# Calls newer than some libseccomp releases still in distributions (2.5.1 knows neither
+# mount_setattr nor quotactl_fd): from Linux 5.1 on, every architecture but alpha, mips and
+# x32 numbers new calls alike (asm-generic), so on these machines the number is known even
+# when the library's table lacks the name. Elsewhere an unknown name stops the build.
+GENERIC_NUMBERS = {
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "pidfd_getfd": 438,
+    "process_madvise": 440,
+    "mount_setattr": 442,
+    "quotactl_fd": 443,
+}
+GENERIC_MACHINES = ("x86_64", "aarch64")
+
+
+def syscall_number(name: str, resolved: int, machine: str) -> int | None:
+    """The number to filter ``name`` by: libseccomp's (``resolved``; negative for a call
+    this architecture lacks, which libseccomp then leaves out), else the asm-generic one on
+    machines that use it; None when unknown (pure)."""
+    if resolved != -1:  # -1 is __NR_SCMP_ERROR: a name this libseccomp does not know
+        return resolved
+    if machine in GENERIC_MACHINES:
+        return GENERIC_NUMBERS.get(name)
+    return None
+
+
 class SeccompUnavailable(Exception):
     """libseccomp cannot be loaded or refused the filter: sandboxes would run unfiltered."""
 
@@ -202,8 +269,12 @@ def build_program(all_rules: Iterable[Rule]) -> bytes:
         with contextlib.suppress(OSError):
             sieve.set_attr(pyseccomp.Attr.CTL_OPTIMIZE, 2)
         for rule in all_rules:
-            number = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, rule.syscall)
-            if number == -1:  # __NR_SCMP_ERROR: a name this libseccomp does not know
+            number = syscall_number(
+                rule.syscall,
+                pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, rule.syscall),
+                platform.machine(),
+            )
+            if number is None:
                 raise SeccompUnavailable(f"libseccomp does not know {rule.syscall}")
             args = []
             if rule.arg is not None:

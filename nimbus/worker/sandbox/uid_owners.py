@@ -1,20 +1,18 @@
-"""Which processes run under a range of uids, from ``/proc``, and making sure none do.
+"""Which processes run under a range of uids, read from ``/proc``.
 
 A sandbox uid is how the Runtime API tells environments apart (``worker.peer_uid``), so a
 uid must never be handed to a new environment while a process of an older one still runs
 under it: after a ``kill -9`` of the server such a survivor would connect to the new
-environment's Runtime API and receive its events. Every uid in Nimbus's blocks belongs to
-Nimbus, so a process found under one while no live environment holds it is a leftover of a
-dead owner and is killed.
+environment's Runtime API and receive its events. Nothing here kills: a process found
+under a uid may not be Nimbus's at all (another program's uid range), so a busy uid or block
+is skipped, never emptied; a dead server's leftovers are killed through its cgroup tree
+(``sandbox.orphans``), where they are known to be Nimbus's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PROC = "/proc"
@@ -87,28 +85,3 @@ def uids_in_use(candidates: Iterable[int], found: dict[int, ProcUids]) -> set[in
     for uids in found.values():
         used.update(wanted.intersection((uids.real, uids.effective, uids.saved, uids.fs)))
     return used
-
-
-def evict(
-    low: int,
-    high: int,
-    *,
-    wait_s: float = 2.0,
-    scan: Callable[[int, int], dict[int, ProcUids]] = owners,
-) -> bool:
-    """SIGKILL every process under a uid in ``[low, high)`` and wait (at most ``wait_s``)
-    until none is left. True when none is; False when some would not die (a task frozen by
-    a cgroup v1 freezer, or stuck in the kernel): then the uids must not be used."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.002
-    while True:
-        found = scan(low, high)
-        if not found:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(delay)  # the kernel tears the killed tasks down asynchronously
-        delay = min(delay * 2, 0.05)

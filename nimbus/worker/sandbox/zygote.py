@@ -13,18 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
 import socket
 import subprocess
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from nimbus.worker.sandbox import seccomp_filter
-from nimbus.worker.sandbox.config import SandboxConfig
+from nimbus.worker.sandbox.config import SandboxConfig, spawn_fds
+from nimbus.worker.sandbox.fd_passing import SendQueue, close_all, dup_each, memfd_holding
+from nimbus.worker.sandbox.fd_passing import close_fd as close_fd  # for the host
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,8 @@ class ZygoteClient:
         self._spawns: dict[str, asyncio.Future[int]] = {}
         self._exit_listeners: dict[int, Callable[[int], None]] = {}
         self._early_exits: dict[int, int] = {}
-        # (message, fds to send, fds of ours to close once sent or dropped)
-        self._outbox: deque[tuple[bytes, tuple[int, ...], tuple[int, ...]]] = deque()
+        self._outbox = SendQueue()
+        self._send = self._outbox.send
         # Stems asked of each zygote generation: a stem of a dead generation is gone, and
         # the sandbox must then join its cgroups itself (``spawn``).
         self._stems: dict[str, tuple[int, tuple[str, ...]]] = {}
@@ -173,12 +175,9 @@ class ZygoteClient:
             for fd in pass_fds[1:]:
                 os.close(fd)
         theirs.close()
-        ours.setblocking(False)
-        self._sock = ours
-        self._hello = loop.create_future()
-        loop.add_reader(ours.fileno(), self._readable)
+        hello_future = self._attach(ours)
         try:
-            hello = await asyncio.wait_for(self._hello, 30)
+            hello = await asyncio.wait_for(hello_future, 30)
         except BaseException:
             self._drop_socket()
             raise
@@ -186,6 +185,15 @@ class ZygoteClient:
         self.version = str(hello["version"])
         self._generation += 1
         self._started_at = loop.time()
+
+    def _attach(self, sock: socket.socket) -> asyncio.Future[dict[str, Any]]:
+        """Talk to the zygote at the other end of ``sock`` from now on; its hello, to come."""
+        sock.setblocking(False)
+        self._sock = sock
+        self._outbox.attach(sock)
+        self._hello = hello = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
+        return hello
 
     def _seccomp_program(self) -> bytes | None:
         """The filter's BPF (built once per server process), or None when turned off.
@@ -213,64 +221,59 @@ class ZygoteClient:
         self._stems[stem_id] = (generation, cgroup_procs)
         self._send(json.dumps(message).encode())
 
-    def _send(self, message: bytes, fds: Sequence[int] = (), owned: Sequence[int] = ()) -> None:
-        """Send now, or queue until the socket is writable: a burst of cold starts can fill
-        the socket buffer, and a non-blocking send must then wait rather than fail. The
-        ``owned`` fds (among ``fds``) are closed once sent, or when the message is dropped."""
-        if self._sock is None:
-            _close_all(owned)
-            return
-        if not self._outbox:
+    async def spawn(
+        self,
+        config: SandboxConfig,
+        log_fd: int,
+        stem: str | None = None,
+        *,
+        netns_fd: int | None = None,
+        tmp_fd: int | None = None,
+    ) -> int:
+        """Fork a sandbox (from a pre-forked stem if given) into the network namespace and
+        with the /tmp mount these fds hold, if given; returns the runtime's pid in the
+        host's pid namespace. The caller's fds may be closed as soon as this is called."""
+        # Copies of our own, before the first await (``fd_passing``).
+        log_copy, netns_copy, tmp_copy = dup_each((log_fd, netns_fd, tmp_fd))
+        owned = [fd for fd in (log_copy, netns_copy, tmp_copy) if fd is not None]
+        assert log_copy is not None
+        try:
+            await self.ensure_running()
+            if stem is not None:
+                generation, procs = self._stems.pop(stem, (-1, ()))
+                if generation != self._generation:
+                    # Its launcher died with an earlier zygote: launch directly, joining the
+                    # cgroups the stem would have been in.
+                    stem = None
+                    config = dataclasses.replace(config, cgroup_procs=procs or config.cgroup_procs)
+            netns, tmp = netns_copy is not None, tmp_copy is not None
+            config = dataclasses.replace(config, netns=netns, tmp_disk=tmp)
+            # The configuration (the function's environment, secrets included) goes in a
+            # memfd the zygote passes on unread; the message holds only what it acts on.
+            config_fd = memfd_holding(config.to_json())
+            owned.append(config_fd)
+            fds = spawn_fds(log_copy, config_fd, netns_copy, tmp_copy)
+            header = {
+                "op": "spawn",
+                "env": config.env_id,
+                "stem": stem,
+                "isolation": config.isolation,
+            }
+            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            sending, owned = owned, []  # the queue closes them from here on, whatever happens
             try:
-                socket.send_fds(self._sock, [message], list(fds))
-                _close_all(owned)
-                return
-            except BlockingIOError:
-                asyncio.get_running_loop().add_writer(self._sock.fileno(), self._flush)
-        self._outbox.append((message, tuple(fds), tuple(owned)))
-
-    def _flush(self) -> None:
-        assert self._sock is not None
-        while self._outbox:
-            message, fds, owned = self._outbox[0]
-            try:
-                socket.send_fds(self._sock, [message], list(fds))
-            except BlockingIOError:
-                return
-            except OSError:
-                self._clear_outbox()
-                break
-            self._outbox.popleft()
-            _close_all(owned)
-        asyncio.get_running_loop().remove_writer(self._sock.fileno())
-
-    def _clear_outbox(self) -> None:
-        for _, _, owned in self._outbox:
-            _close_all(owned)
-        self._outbox.clear()
-
-    async def spawn(self, config: SandboxConfig, log_fd: int, stem: str | None = None) -> int:
-        """Fork a sandbox (from a pre-forked stem if given); returns the runtime's pid in the
-        host's pid namespace."""
-        await self.ensure_running()
-        if stem is not None:
-            generation, procs = self._stems.pop(stem, (-1, ()))
-            if generation != self._generation:
-                # Its launcher died with an earlier zygote: launch directly, joining the
-                # cgroups the stem would have been in.
-                stem = None
-                config = dataclasses.replace(config, cgroup_procs=procs or config.cgroup_procs)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._spawns[config.env_id] = future
-        # The configuration (the function's environment, secrets included) goes in a memfd
-        # the zygote passes on unread; the message holds only what the zygote acts on.
-        config_fd = _memfd_holding(config.to_json())
-        header = {"op": "spawn", "env": config.env_id, "stem": stem, "isolation": config.isolation}
-        self._send(json.dumps(header).encode(), [log_fd, config_fd], owned=[config_fd])
+                queued = self._send(json.dumps(header).encode(), fds, owned=sending)
+            except OSError as exc:  # EPIPE: the zygote died; ENOBUFS
+                lost = exc.errno in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
+                raise (ZygoteLost if lost else ZygoteError)(f"zygote unreachable: {exc}") from exc
+            self._spawns[config.env_id] = future
+        finally:
+            close_all(owned)
         try:
             return await future
         finally:
             self._spawns.pop(config.env_id, None)
+            self._outbox.unqueue(queued)
 
     def on_exit(self, pid: int, callback: Callable[[int], None]) -> None:
         """``callback(status)`` once the runtime ``pid`` is reaped (now, if it already was).
@@ -306,6 +309,8 @@ class ZygoteClient:
             future = self._spawns.get(message["env"])
             if future is not None and not future.done():
                 future.set_result(int(message["pid"]))
+            else:  # its cold start gave up meanwhile: nothing would ever release it
+                self.kill(int(message["pid"]))
         elif op == "failed":
             future = self._spawns.get(message["env"])
             if future is not None and not future.done():
@@ -320,12 +325,11 @@ class ZygoteClient:
 
     def _drop_socket(self) -> None:
         if self._sock is not None:
-            loop = asyncio.get_running_loop()
-            loop.remove_reader(self._sock.fileno())
-            loop.remove_writer(self._sock.fileno())
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._outbox.attach(None)  # drops what is queued, and stops waiting to write
             self._sock.close()
             self._sock = None
-        self._clear_outbox()
+        self._outbox.attach(None)
 
     def _lost(self) -> None:
         """The zygote died: every sandbox it reaped for us is as good as gone (in process
@@ -375,26 +379,3 @@ class ZygoteClient:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
-
-
-def close_fd(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        os.close(fd)
-
-
-def _close_all(fds: Sequence[int]) -> None:
-    for fd in fds:
-        close_fd(fd)
-
-
-def _memfd_holding(data: bytes) -> int:
-    """A memfd (close-on-exec) with ``data`` written to it; readers use pread from 0."""
-    fd = os.memfd_create("nimbus-sandbox-config", os.MFD_CLOEXEC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd

@@ -6,7 +6,8 @@ module path, with the directory holding the ``nimbus`` package put first on ``sy
 
 Started once per host as ``python -I -S`` (no site, no user paths). The host sends one JSON
 message per request over a SOCK_SEQPACKET socket (fd given in argv); a ``spawn`` carries the
-environment's log pipe and a memfd holding its ``SandboxConfig`` as SCM_RIGHTS fds, and in
+environment's log pipe and a memfd holding its ``SandboxConfig`` as SCM_RIGHTS fds (then,
+in namespaces mode, its network namespace and its /tmp mount: ``config.spawn_fds``), and in
 the message itself only what is not secret (env id, stem, isolation). The zygote never reads
 the memfd: the configuration holds the function's environment, and anything the long-lived
 zygote ever parsed stays in its freed heap, inherited by every later fork (issue 11, leak
@@ -46,7 +47,7 @@ from typing import Any
 # Pre-imported so that forked children start with them loaded (the point of the zygote).
 from nimbus.runtimes.python import bootstrap
 from nimbus.worker.sandbox import enter
-from nimbus.worker.sandbox.config import NAMESPACES, SandboxConfig
+from nimbus.worker.sandbox.config import MAX_SPAWN_FDS, NAMESPACES, SandboxConfig
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -113,7 +114,7 @@ class Zygote:
                     os.read(self._wake_r, 4096)
                 self._reap()
             if self._sock.fileno() in readable:
-                data, fds, _, _ = socket.recv_fds(self._sock, MAX_MESSAGE, 4)
+                data, fds, _, _ = socket.recv_fds(self._sock, MAX_MESSAGE, MAX_SPAWN_FDS)
                 if not data:
                     self._shutdown()
                     return
@@ -131,9 +132,9 @@ class Zygote:
         if op == "spawn":
             env_id = str(message["env"])
             try:
-                if len(fds) != 2:
+                if not 2 <= len(fds) <= MAX_SPAWN_FDS:
                     raise RuntimeError(f"spawn needs a log and a config fd, got {len(fds)}")
-                pid = self._spawn(message, fds[0], fds[1])
+                pid = self._spawn(message, fds)
             except Exception as exc:
                 self.send({"op": "failed", "env": env_id, "error": repr(exc)})
             else:
@@ -176,9 +177,9 @@ class Zygote:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 enter.join_cgroups(cgroup_procs)
-                data, fds, _, _ = socket.recv_fds(theirs, MAX_MESSAGE, 4)
-                if data and len(fds) == 2:
-                    self._launch(fds[0], fds[1], theirs.fileno())
+                data, fds, _, _ = socket.recv_fds(theirs, MAX_MESSAGE, MAX_SPAWN_FDS)
+                if data and len(fds) >= 2:
+                    self._launch(fds, theirs.fileno())
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -188,57 +189,65 @@ class Zygote:
         self._launchers.add(pid)
         self._stems[stem_id] = ours
 
-    def _launch(self, log_fd: int, config_fd: int, report_fd: int) -> None:
+    def _launch(self, fds: list[int], report_fd: int) -> None:
         """In a launcher (discarded once the runtime runs): read the configuration, join the
         prepared network namespace, make new namespaces, then fork the runtime (PID 1 there)
-        and report its pid as the host sees it."""
+        and report its pid as the host sees it. ``fds``: log, config, then the namespace
+        and /tmp mount the configuration says come with it."""
+        log_fd, config_fd, *extra = fds
         config = SandboxConfig.from_fd(config_fd)
         os.close(config_fd)
-        if config.netns:
-            enter.join_netns(config.netns)  # first, as root; the runtime inherits it
+        netns_fd, tmp_fd = config.passed_fds(extra)
+        if netns_fd >= 0:
+            enter.join_netns(netns_fd)  # first, as root; the runtime inherits it
+            os.close(netns_fd)
         enter.unshare_namespaces()
         launcher = pidfd_of_self()  # the runtime waits on it for this launcher's exit
         runtime = os.fork()
         if runtime == 0:
-            self._child(config, log_fd, namespaces=True, launcher=launcher)
+            self._child(config, log_fd, namespaces=True, launcher=launcher, tmp_fd=tmp_fd)
         os.write(report_fd, str(runtime).encode())
 
-    def _spawn(self, header: dict[str, Any], log_fd: int, config_fd: int) -> int:
+    def _spawn(self, header: dict[str, Any], fds: list[int]) -> int:
+        """Fork what ``header`` asks for, handing ``fds`` on unread (the caller closes the
+        zygote's copies)."""
         if header["isolation"] != NAMESPACES:
             pid = os.fork()
             if pid == 0:
-                self._child_of_zygote(log_fd, config_fd)
+                self._child_of_zygote(fds)
             return pid
         stem_id = header.get("stem")
         stem = self._stems.pop(str(stem_id), None) if stem_id else None
         if stem is not None:
             with stem:
-                socket.send_fds(stem, [b"spawn"], [log_fd, config_fd])
+                socket.send_fds(stem, [b"spawn"], fds)
                 raw = stem.recv(32)
         else:
-            raw = self._launch_directly(log_fd, config_fd)
+            raw = self._launch_directly(fds)
         if not raw:
             raise RuntimeError("sandbox launcher failed (unshare/fork)")
         return int(raw)
 
-    def _child_of_zygote(self, log_fd: int, config_fd: int) -> None:
+    def _child_of_zygote(self, fds: list[int]) -> None:
         """A process-mode child: read its configuration (only here, after the fork)."""
+        log_fd, config_fd, *extra = fds
         try:
             config = SandboxConfig.from_fd(config_fd)
             os.close(config_fd)
+            config.passed_fds(extra)  # none: process isolation has no namespace or disk
         except BaseException:
             traceback.print_exc()
             os._exit(1)
         self._child(config, log_fd, namespaces=False)
 
-    def _launch_directly(self, log_fd: int, config_fd: int) -> bytes:
+    def _launch_directly(self, fds: list[int]) -> bytes:
         read_end, write_end = os.pipe()
         launcher = os.fork()
         if launcher == 0:
             code = 0
             try:
                 os.close(read_end)
-                self._launch(log_fd, config_fd, write_end)
+                self._launch(fds, write_end)
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -255,20 +264,29 @@ class Zygote:
         return raw
 
     def _child(
-        self, config: SandboxConfig, log_fd: int, *, namespaces: bool, launcher: int = -1
+        self,
+        config: SandboxConfig,
+        log_fd: int,
+        *,
+        namespaces: bool,
+        launcher: int = -1,
+        tmp_fd: int = -1,
     ) -> None:
-        """In the forked child: enter the sandbox, then run the runtime. Never returns."""
+        """In the forked child: enter the sandbox, then run the runtime. Never returns.
+        ``tmp_fd``: the detached mount to attach at /tmp (-1: a tmpfs)."""
         code = 1
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             enter.redirect_stdio(log_fd)
             # The zygote's socket and pipes stay out of reach.
-            enter.close_fds_except({self._pidfd, launcher})
+            enter.close_fds_except({self._pidfd, launcher, tmp_fd})
             if namespaces:
                 if config.cgroup_procs:
                     enter.join_cgroups(config.cgroup_procs)
-                enter.build_root(config)
+                enter.build_root(config, tmp_fd)
+                if tmp_fd >= 0:
+                    os.close(tmp_fd)  # attached: the mount no longer needs the fd
                 enter.drop_privileges(config.uid, config.gid)
             else:
                 os.setsid()

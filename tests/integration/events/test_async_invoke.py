@@ -38,13 +38,11 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def fast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("async") / "data",
         env={"NIMBUS_ASYNC_RETRY_DELAYS": "0.2,0.4", "NIMBUS_ASYNC_BACKOFF": "0.05,0.5"},
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 def queue(sqs: Any, prefix: str) -> tuple[str, str]:

@@ -24,10 +24,8 @@ from tests.support import NimbusServer
 def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
     data_dir = tmp_path_factory.mktemp("upgrade") / "data"
     shutil.copytree(v1.FIXTURE, data_dir)
-    instance = NimbusServer(data_dir=data_dir)
-    instance.start()
-    yield instance
-    instance.stop()
+    with NimbusServer(data_dir=data_dir) as instance:
+        yield instance
 
 
 def test_the_store_is_now_at_the_head_revision(upgraded: NimbusServer) -> None:

@@ -33,13 +33,11 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NimbusServer]:
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("init-timeout") / "data",
         env={"NIMBUS_INIT_TIMEOUT": "1"},
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 def deploy(lam: Any, name: str, *, sleep: float, timeout: int) -> None:

@@ -100,13 +100,11 @@ def mapped_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     py313 = TABLE.interpreter("python3.13")
     if py313 is None:
         pytest.skip("needs a Python 3.13")
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("mapped") / "data",
         env={"NIMBUS_RUNTIMES": f"python3.12={py313.path},python3.13={py313.path}"},
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 def test_an_explicit_mapping_is_used_or_reported(mapped_server: NimbusServer) -> None:

@@ -33,13 +33,11 @@ def handler(event, context):
 def own_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Any:
     """A server of its own (killing the shared server's zygote would disturb other tests),
     for each sandbox backend: "auto" is namespaces when the suite runs as root."""
-    instance = NimbusServer(
+    with NimbusServer(
         data_dir=tmp_path_factory.mktemp("zygote") / "data",
         env={"NIMBUS_ISOLATION": request.param},
-    )
-    instance.start()
-    yield instance
-    instance.stop()
+    ) as instance:
+        yield instance
 
 
 def zygotes(server: NimbusServer) -> dict[int, str]:

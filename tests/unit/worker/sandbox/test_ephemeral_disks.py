@@ -42,20 +42,19 @@ async def _until_detached(device: str, was: str, timeout_s: float = 5.0) -> bool
 async def test_a_pooled_disk_is_an_empty_sticky_ext4_of_512_mb_freed_on_release(
     tmp_path: Path,
 ) -> None:
-    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="h1", pool_size=1)
+    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="0000a001", pool_size=1)
     await disks.start()
     try:
         assert disks.enabled
         disk = await disks.take(512)
         assert disk is not None
         root = f"/proc/self/fd/{disk.mount_fd}"
-        assert disk.source == f"/proc/{os.getpid()}/fd/{disk.mount_fd}"
         size = os.statvfs(root)
         assert 512 <= size.f_blocks * size.f_frsize / 2**20 < 513
         assert os.listdir(root) == []  # no lost+found, as AWS's /tmp
         assert oct(os.stat(root).st_mode & 0o7777) == oct(0o1777)
         backing = _backing(disk.device)
-        assert backing is not None and backing.startswith(str(tmp_path / "disks" / "h1"))
+        assert backing is not None and backing.startswith(str(tmp_path / "disks" / "0000a001"))
         assert backing.endswith("(deleted)")  # unnamed image: nothing to leak on a crash
         with open(f"{root}/data", "wb") as handle:
             handle.write(b"x" * (8 << 20))
@@ -68,7 +67,7 @@ async def test_a_pooled_disk_is_an_empty_sticky_ext4_of_512_mb_freed_on_release(
 
 @needs_loop
 async def test_other_sizes_are_made_on_demand_with_their_own_template(tmp_path: Path) -> None:
-    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="h1", pool_size=0)
+    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="0000a001", pool_size=0)
     await disks.start()
     try:
         disk = await disks.take(1024)
@@ -84,9 +83,9 @@ async def test_other_sizes_are_made_on_demand_with_their_own_template(tmp_path: 
 @needs_loop
 async def test_start_detaches_the_loop_devices_of_a_dead_host(tmp_path: Path) -> None:
     directory = tmp_path / "disks"
-    dead = HostLock.acquire(directory, "dead")
-    (directory / "dead").mkdir()
-    image = directory / "dead" / "left.img"
+    dead = HostLock.acquire(directory, "deadbeef")
+    (directory / "deadbeef").mkdir()
+    image = directory / "deadbeef" / "left.img"
     with open(image, "wb") as handle:
         handle.truncate(1 << 20)
     control = os.open("/dev/loop-control", os.O_RDWR)
@@ -100,12 +99,12 @@ async def test_start_detaches_the_loop_devices_of_a_dead_host(tmp_path: Path) ->
     os.close(backing_fd)
     os.close(loop_fd)
     dead.release(keep=True)  # as after kill -9: its lock file stays, nobody holds it
-    disks = EphemeralDisks(directory=directory, host_id="new", pool_size=0)
+    disks = EphemeralDisks(directory=directory, host_id="0000a002", pool_size=0)
     try:
         await disks.start()
         assert _backing(device) != str(image)
-        assert not (directory / "dead").exists()
-        assert not (directory / "dead.lock").exists()
+        assert not (directory / "deadbeef").exists()
+        assert not (directory / "deadbeef.lock").exists()
     finally:
         await disks.close()
         if _backing(device) == str(image):  # the test failed: do not leave it attached
@@ -118,7 +117,7 @@ async def test_without_loop_devices_tmp_stays_a_tmpfs_with_one_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(ephemeral, "LOOP_CONTROL", str(tmp_path / "no-loop-control"))
-    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="h1", pool_size=2)
+    disks = EphemeralDisks(directory=tmp_path / "disks", host_id="0000a001", pool_size=2)
     with caplog.at_level(logging.WARNING, logger="nimbus.worker.sandbox.ephemeral"):
         await disks.start()
         assert not disks.enabled

@@ -71,3 +71,13 @@ def test_stale_loops_are_those_backed_by_a_dead_hosts_directory() -> None:
     dead = ["/data/sandboxes/tmp-disks/dead1"]
     assert policy.stale_loops(backing, dead) == ["loop0", "loop4"]  # not dead10's
     assert policy.stale_loops(backing, []) == []
+
+
+def test_a_new_disk_must_leave_the_reserve_free_on_the_data_filesystem() -> None:
+    mb = 1024 * 1024
+    assert policy.disk_room(512, free_bytes=(512 + 1024) * mb)
+    assert not policy.disk_room(512, free_bytes=(512 + 1024) * mb - 1)
+    assert not policy.disk_room(10240, free_bytes=10 * 1024 * mb)  # 10 GiB free: no 10 GiB /tmp
+    assert policy.disk_room(10240, free_bytes=20 * 1024 * mb)
+    assert policy.disk_room(512, free_bytes=600 * mb, reserve_mb=0)
+    assert policy.DISK_RESERVE_MB == 1024

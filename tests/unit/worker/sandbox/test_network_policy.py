@@ -175,4 +175,57 @@ def test_dns_goes_to_remote_resolvers_directly_and_to_a_loopback_one_via_the_gat
     assert (
         "ip daddr 100.67.0.1 meta l4proto { tcp, udp } th dport 53 dnat ip to 127.0.0.53" in local
     )
-    assert policy.resolv_conf("100.67.0.1").endswith("nameserver 100.67.0.1\n")
+
+
+def test_a_loopback_resolver_is_replaced_by_the_gateway_in_the_sandboxes_resolv_conf() -> None:
+    systemd = (
+        "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\n"
+        "nameserver 127.0.0.53\n"
+        "options edns0 trust-ad\n"
+        "search corp.example\n"
+    )
+    assert policy.resolv_conf(systemd, "100.67.0.1") == (
+        "# Nimbus: the host's resolver, reached through the gateway\n"
+        "nameserver 100.67.0.1\n"
+        "options edns0 trust-ad\n"
+        "search corp.example\n"
+    )
+    # Remote resolvers after a loopback one stay (the ruleset lets them through), three
+    # at most, as glibc reads; a second loopback one is dropped (only the first is DNAT-ed).
+    mixed = "nameserver 127.0.0.1\nnameserver 127.0.0.2\nnameserver 9.9.9.9\n"
+    mixed += "nameserver 1.1.1.1\nnameserver 8.8.8.8\n"
+    assert policy.resolv_conf(mixed, "100.64.0.1") == (
+        "# Nimbus: the host's resolver, reached through the gateway\n"
+        "nameserver 100.64.0.1\nnameserver 9.9.9.9\nnameserver 1.1.1.1\n"
+    )
+
+
+def test_a_remote_or_missing_resolver_keeps_the_hosts_resolv_conf() -> None:
+    assert policy.resolv_conf("nameserver 10.255.255.53\n", "100.64.0.1") is None
+    # The first resolver is the one tried: a loopback one later is never reached first.
+    assert policy.resolv_conf("nameserver 8.8.8.8\nnameserver 127.0.0.53\n", "x") is None
+    assert policy.resolv_conf("", "100.64.0.1") is None
+    assert policy.resolv_conf("nameserver ::1\n", "100.64.0.1") is None  # IPv4 only
+
+
+def test_forwarding_is_contained_to_nimbus_bridges_only_when_asked() -> None:
+    plain = _rules()
+    assert "nimbus-br*" not in plain
+    contained = _rules(contain_forwarding=True)
+    forward = contained.split("chain forward {", 1)[1].split("\n  }", 1)[0]
+    last = forward.strip().splitlines()[-1].strip()
+    assert last == 'iifname != "nimbus-br*" oifname != "nimbus-br*" drop'
+
+
+def test_the_sweep_finds_only_nimbus_tables_in_nft_list_tables() -> None:
+    listing = (
+        "table inet nimbus-fn3\n"
+        "table ip filter\n"
+        "table inet nimbus-fn12\n"
+        "table ip nimbus-fn4\n"  # another family: not one Nimbus makes
+        "table inet nimbus-fn64\n"  # outside the blocks
+        "table inet nimbus-fnx\n"
+        "table inet nimbus-fn5-old\n"
+    )
+    assert policy.nimbus_tables(listing) == {3, 12}
+    assert policy.nimbus_tables("") == set()

@@ -14,7 +14,7 @@ import pytest
 
 from nimbus.worker.sandbox import seccomp_filter
 from nimbus.worker.sandbox.enter import SeccompProgram
-from nimbus.worker.sandbox.seccomp_filter import decide, personality_rules, rules
+from nimbus.worker.sandbox.seccomp_filter import decide, personality_rules, rules, syscall_number
 
 RULES = rules()
 
@@ -45,6 +45,30 @@ DENIED = [
     "reboot",
     "syslog",
     "acct",
+    # the new mount API: mount in steps
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "move_mount",
+    "open_tree",
+    "mount_setattr",
+    "quotactl_fd",
+    # other processes' descriptors and memory
+    "kcmp",
+    "pidfd_getfd",
+    "process_madvise",
+    # NUMA placement
+    "mbind",
+    "set_mempolicy",
+    "move_pages",
+    "migrate_pages",
+    # obsolete
+    "uselib",
+    "ustat",
+    "sysfs",
+    "_sysctl",
+    "nfsservctl",
 ]
 
 
@@ -53,7 +77,9 @@ def test_calls_a_function_never_needs_are_denied(name: str) -> None:
     assert decide(RULES, name) == errno.EPERM
 
 
-@pytest.mark.parametrize("name", ["read", "write", "openat", "clone", "socket", "execve"])
+@pytest.mark.parametrize(
+    "name", ["read", "write", "openat", "clone", "socket", "execve", "get_mempolicy", "madvise"]
+)
 def test_ordinary_calls_are_allowed(name: str) -> None:
     assert decide(RULES, name) == 0
 
@@ -66,6 +92,18 @@ def test_clone_is_denied_only_with_a_namespace_flag() -> None:
         assert decide(RULES, "clone", (17 | flag,)) == errno.EPERM
     assert decide(RULES, "clone", (0x40000000 | thread_flags,)) == errno.EPERM
     assert decide(RULES, "clone3") == errno.ENOSYS  # glibc then falls back to clone
+
+
+def test_libseccomps_number_is_used_when_it_knows_the_call() -> None:
+    assert syscall_number("move_mount", 429, "x86_64") == 429
+    assert syscall_number("iopl", -10001, "aarch64") == -10001  # a call arm64 lacks
+
+
+def test_an_older_libseccomp_falls_back_to_the_generic_number() -> None:
+    assert syscall_number("mount_setattr", -1, "x86_64") == 442
+    assert syscall_number("quotactl_fd", -1, "aarch64") == 443
+    assert syscall_number("mount_setattr", -1, "mips64") is None  # numbered differently
+    assert syscall_number("mount", -1, "x86_64") is None  # no generic number: unknown
 
 
 @pytest.mark.parametrize("value", [0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF])
@@ -128,6 +166,11 @@ def test_the_exported_program_makes_the_kernel_agree() -> None:
                     libc.syscall(long(CHILD_PROBES[platform.machine()]["keyctl"]), long(0))
                 ),
                 "unshare": errno_of(libc.unshare(0x00020000)),
+                # unfiltered: EBADF (fd -1) and ENODEV (no such filesystem type)
+                "move_mount": errno_of(
+                    libc.syscall(long(429), long(-1), b"", long(-1), b"", long(0))
+                ),
+                "fsopen": errno_of(libc.syscall(long(430), b"nimbus-no-such-fs", long(0))),
                 "clone3": errno_of(libc.syscall(long(435), None, long(0))),
                 "no_aslr": errno_of(libc.personality(ctypes.c_ulong(0x0040000))),
                 "query": errno_of(libc.personality(ctypes.c_ulong(0xFFFFFFFF))),
@@ -147,6 +190,8 @@ def test_the_exported_program_makes_the_kernel_agree() -> None:
     assert report == {
         "keyctl": errno.EPERM,
         "unshare": errno.EPERM,
+        "move_mount": errno.EPERM,
+        "fsopen": errno.EPERM,
         "clone3": errno.ENOSYS,
         "no_aslr": errno.EPERM,
         "query": 0,
