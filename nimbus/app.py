@@ -20,6 +20,7 @@ from nimbus.config import Settings
 from nimbus.frontend.http_protocol import with_fd_reserve
 from nimbus.node import open_node
 from nimbus.node.frontend import build_frontend
+from nimbus.worker.sandbox.network_policy import FUNCTION_NETWORK
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def serve(settings: Settings) -> None:
                 port=settings.port,
                 log_level="warning",
                 access_log=False,
-                http=with_fd_reserve(settings.fd_reserve),
+                http=with_fd_reserve(settings.fd_reserve, capped_network=FUNCTION_NETWORK),
                 lifespan="off",  # the node is already built, and closes after the server
                 proxy_headers=False,  # nothing sits in front of it; saves a middleware
                 server_header=False,

@@ -25,15 +25,17 @@ Holding connections open must not reach that reserve either (a slowloris client;
 functions reach the API from their own 100.64.x.y addresses, which the gateway's DNAT keeps,
 with 1,024 descriptors each). So a request head must be complete within HEAD_TIMEOUT_S of
 the read that began it (else 408 and close); a connection that has sent nothing yet is
-closed after uvicorn's keep-alive timeout, as one idle between requests is; and a
-non-loopback address holds at most MAX_CONNECTIONS_PER_SOURCE connections at once, further
-ones answered 429 like a shortage of descriptors. The head timer is armed only when a head
-spans reads, so a request that arrives in one read (every SDK's) pays for no timer.
+closed after uvicorn's keep-alive timeout, as one idle between requests is (one timer per
+connection, armed when it is accepted and cancelled at its first byte); and an isolated
+function's address holds at most MAX_CONNECTIONS_PER_SOURCE connections at once, further ones
+answered 429 like a shortage of descriptors. The head timer is armed only when a head spans
+reads, so a request that arrives in one read (every SDK's) pays for no timer of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import resource
 import uuid
 from typing import Any, Final
@@ -51,9 +53,8 @@ REFUSAL_WAIT_S: Final = 1.0
 # Go's http.Server has no default ReadHeaderTimeout, but nothing legitimate needs long for a
 # head of at most 10 KiB: a generous bound of Nimbus's own.
 HEAD_TIMEOUT_S: Final = 10.0
-# Connections one non-loopback address may hold: a function's SDK clients use a pool of 10
-# (botocore's max_pool_connections) or so; loopback (this machine's own users, and functions
-# with --function-network host) is not capped.
+# Connections one isolated function's address may hold: its SDK clients use a pool of 10
+# (botocore's max_pool_connections) or so. Other addresses are not capped (capped_source).
 MAX_CONNECTIONS_PER_SOURCE: Final = 64
 
 
@@ -73,14 +74,23 @@ def descriptor_ceiling(soft_limit: int, reserve: int) -> int | None:
     return soft_limit - 1 - min(max(reserve, 0), soft_limit // 4)
 
 
-def capped_source(host: str | None) -> str | None:
-    """The address a connection from ``host`` counts against for the per-source cap, None
-    for one that is not capped: loopback, or no address (a Unix socket) (pure)."""
-    if host is None or host.startswith("127.") or host in ("::1", "localhost"):
+def capped_source(host: str | None, capped: ipaddress.IPv4Network | None) -> str | None:
+    """The address a connection from ``host`` counts against for the per-source cap, or
+    None for one that is not capped (pure). Only isolated functions' addresses are capped
+    (``capped``, the function network the composition root names; also written IPv4-mapped
+    by a dual-stack listener): each is one
+    environment. Any other address may stand for many clients — a reverse proxy's, or
+    docker-proxy's for every client of a published port — and capping it would throttle
+    all of them together; loopback and Unix sockets (None) are this machine's own."""
+    if host is None or capped is None:
         return None
-    if host.startswith("::ffff:127."):
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
         return None
-    return host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address) if address in capped else None
 
 
 class HeadTooLarge(Exception):
@@ -136,6 +146,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     refusals = Refusals()
     per_source: dict[str, int] | None = None  # open connections per capped address
     max_per_source = MAX_CONNECTIONS_PER_SOURCE
+    capped_network: ipaddress.IPv4Network | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
@@ -148,7 +159,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
                 return
         counts = self.per_source
         if counts is not None:
-            source = capped_source(self.client[0] if self.client else None)
+            source = capped_source(self.client[0] if self.client else None, self.capped_network)
             if source is not None:
                 held = counts.get(source, 0)
                 if held >= self.max_per_source:
@@ -331,11 +342,15 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
 
 def with_fd_reserve(
-    reserve: int, *, max_per_source: int = MAX_CONNECTIONS_PER_SOURCE
+    reserve: int,
+    *,
+    capped_network: str | None = None,
+    max_per_source: int = MAX_CONNECTIONS_PER_SOURCE,
 ) -> type[CoalescingHttpToolsProtocol]:
     """The protocol class that keeps ``reserve`` descriptors free below this process's soft
-    RLIMIT_NOFILE (read now, when the server starts), and lets each non-loopback address hold
-    at most ``max_per_source`` connections."""
+    RLIMIT_NOFILE (read now, when the server starts), and lets each address of
+    ``capped_network`` (isolated functions' addresses) hold at most ``max_per_source``
+    connections (``capped_source``)."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     ceiling = descriptor_ceiling(soft, reserve)
     return type(
@@ -346,5 +361,8 @@ def with_fd_reserve(
             "refusals": Refusals(),
             "per_source": {},
             "max_per_source": max_per_source,
+            "capped_network": (
+                None if capped_network is None else ipaddress.IPv4Network(capped_network)
+            ),
         },
     )

@@ -32,6 +32,7 @@ session keyring, ``no_new_privs``, and last of all the seccomp filter of
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -200,25 +201,32 @@ def unshare_namespaces() -> None:
 
 def _file_in_root(root: str, target: str) -> str | None:
     """Where a file bound at ``target`` inside ``root`` goes, made if missing; None when it
-    cannot be. A target that is a symlink (/etc/resolv.conf -> /run/systemd/resolve/...,
-    seen through the bind of the host's /etc) is followed inside the root, by hand: mount()
-    would follow an absolute link on the host's side of the root."""
-    path = target
-    for _ in range(8):  # bounded: a loop of links ends here
-        inside = root + path
-        if not os.path.islink(inside):
-            try:
+    cannot be, said on stderr (the function's log by now: ``redirect_stdio``), since the
+    sandbox then runs without it (no resolver, for /etc/resolv.conf). A target that is a
+    symlink (/etc/resolv.conf -> /run/systemd/resolve/..., seen through the bind of the
+    host's /etc) is followed inside the root, by hand: mount() would follow an absolute
+    link on the host's side of the root."""
+    path, why = target, "a loop of symlinks"
+    try:
+        for _ in range(8):  # bounded: a loop of links ends here
+            inside = root + path
+            if not os.path.islink(inside):
                 parent = os.path.realpath(os.path.dirname(inside))
+                why = f"{path} leads out of the sandbox's root"
                 if parent.startswith(os.path.realpath(root) + "/"):
                     os.makedirs(os.path.dirname(inside), exist_ok=True)
                     if not os.path.exists(inside):
                         os.close(os.open(inside, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
                     return inside
-            except OSError:  # in a read-only bind (/etc, /usr) without that file
-                pass
-            return None
-        link = os.readlink(inside)
-        path = os.path.normpath(link if link.startswith("/") else f"{os.path.dirname(path)}/{link}")
+                break
+            link = os.readlink(inside)
+            path = os.path.normpath(
+                link if link.startswith("/") else f"{os.path.dirname(path)}/{link}"
+            )
+    except OSError as exc:  # in a read-only bind (/etc, /usr) without that file
+        why = f"{path}: {exc.strerror}"
+    with contextlib.suppress(OSError):  # no log to tell: the sandbox runs on regardless
+        os.write(2, f"[nimbus] {target} is not provided in the sandbox ({why})\n".encode())
     return None
 
 

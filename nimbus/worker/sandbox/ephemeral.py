@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import errno
 import fcntl
 import logging
@@ -43,13 +42,16 @@ import shutil
 import struct
 import subprocess
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nimbus.errors import TooManyRequestsError
 from nimbus.worker.sandbox import ephemeral_policy as policy
 from nimbus.worker.sandbox import loop_device
+from nimbus.worker.sandbox.detached_mount import MountApi
 from nimbus.worker.sandbox.host_lock import HostLock, dead_hosts
 
 log = logging.getLogger(__name__)
@@ -57,11 +59,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MB = 512  # AWS's default EphemeralStorage
 LOOP_CONTROL = "/dev/loop-control"
 
-# The mount API's syscall numbers are the same on every architecture (asm-generic table).
-SYS_FSOPEN, SYS_FSCONFIG, SYS_FSMOUNT = 430, 431, 432
-FSOPEN_CLOEXEC = FSMOUNT_CLOEXEC = 1
-FSCONFIG_SET_FLAG, FSCONFIG_SET_STRING, FSCONFIG_CMD_CREATE = 0, 1, 6
-MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 0x2, 0x4
 FS_IOC_SHUTDOWN = 0x8004587D  # _IOR('X', 125, __u32)
 EXT4_GOING_FLAGS_NOLOGFLUSH = 2
 
@@ -71,50 +68,35 @@ class TmpDisk:
     """A prepared /tmp: a detached mount held by ``mount_fd`` of this process."""
 
     mount_fd: int
+    # The image itself, kept open beside the loop device's reference: its fstat st_blocks
+    # is how much of the disk has been written (``policy.DiskLedger``).
+    image_fd: int
     size_mb: int
     device: str  # loopN, for logs and tests
-
-
-class _MountApi:
-    def __init__(self) -> None:
-        self._syscall = ctypes.CDLL(None, use_errno=True).syscall
-        self._syscall.restype = ctypes.c_long
-
-    def _call(self, what: str, *args: object) -> int:
-        result = int(self._syscall(*args))
-        if result < 0:
-            code = ctypes.get_errno()
-            raise OSError(code, f"{what}: {os.strerror(code)}")
-        return result
-
-    def mount_ext4(self, device: str) -> int:
-        """A detached nosuid,nodev mount of the ext4 on ``device``; returns its fd."""
-        fs = self._call("fsopen", SYS_FSOPEN, b"ext4", FSOPEN_CLOEXEC)
-        try:
-            self._call(
-                "fsconfig", SYS_FSCONFIG, fs, FSCONFIG_SET_STRING, b"source", device.encode(), 0
-            )
-            self._call("fsconfig", SYS_FSCONFIG, fs, FSCONFIG_SET_FLAG, b"noinit_itable", None, 0)
-            self._call("fsconfig", SYS_FSCONFIG, fs, FSCONFIG_CMD_CREATE, None, None, 0)
-            return self._call(
-                "fsmount", SYS_FSMOUNT, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-            )
-        finally:
-            os.close(fs)
 
 
 class EphemeralDisks:
     """Prepares, pools and releases the /tmp disks of one host's sandboxes."""
 
-    def __init__(self, *, directory: Path, host_id: str, pool_size: int) -> None:
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        host_id: str,
+        pool_size: int,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._dir = directory  # <data>/sandboxes/tmp-disks: templates, host locks
         self._own = directory / host_id  # where this host's (unnamed) images live
         self._host_id = host_id
         self._pool_size = pool_size
         self._pool: list[TmpDisk] = []
+        # Disks handed out and being made; pooled ones count once taken (each take checks).
+        self._ledger = policy.DiskLedger()
+        self._monotonic = monotonic
         self._lock: HostLock | None = None
         self._control: int | None = None  # /dev/loop-control
-        self._mounts = _MountApi()
+        self._mounts = MountApi()
         self._templates: dict[int, Path] = {}
         self._template_lock = threading.Lock()  # the refill and an on-demand disk may race
         self._refill: asyncio.Task[None] | None = None
@@ -165,7 +147,20 @@ class EphemeralDisks:
             # Also when the pool is empty: a refill that failed earlier is tried again.
             self._schedule_refill()
             if self._pool:
-                return self._pool.pop(0)
+                disk = self._pool.pop(0)
+                self._ledger.add(disk.image_fd, size_mb << 20)
+                return disk
+        # Counted while it is made, so that concurrent cold starts do not all pass the check.
+        self._ledger.reserve(size_mb << 20)
+        try:
+            made = await self._make_now(size_mb)
+        finally:
+            self._ledger.unreserve(size_mb << 20)
+        if made is not None:
+            self._ledger.add(made.image_fd, size_mb << 20)
+        return made
+
+    async def _make_now(self, size_mb: int) -> TmpDisk | None:
         making = asyncio.ensure_future(asyncio.to_thread(self._make, size_mb))
         try:
             return await asyncio.shield(making)
@@ -182,13 +177,21 @@ class EphemeralDisks:
             stats = os.statvfs(self._own)
         except OSError:
             return  # not knowing is no reason to refuse: making the disk will tell
-        if not policy.disk_room(size_mb, free_bytes=stats.f_bavail * stats.f_frsize):
-            raise TooManyRequestsError(
-                "Rate Exceeded. The worker host has no disk space left for the /tmp of a "
-                f"new execution environment ({size_mb} MB).",
-                Reason="ConcurrentInvocationLimitExceeded",
-                retryAfterSeconds=1,
-            )
+        free, ledger = stats.f_bavail * stats.f_frsize, self._ledger
+        if policy.disk_room(size_mb, free_bytes=free, unwritten_bytes=ledger.unwritten):
+            return
+        now = self._monotonic()
+        if ledger.stale(now):
+            # Only near the limit, at most once a second: fstat of every live image.
+            ledger.measured({fd: os.fstat(fd).st_blocks for fd in ledger.images()}, now=now)
+            if policy.disk_room(size_mb, free_bytes=free, unwritten_bytes=ledger.unwritten):
+                return
+        raise TooManyRequestsError(
+            "Rate Exceeded. The worker host has no disk space left for the /tmp of a "
+            f"new execution environment ({size_mb} MB).",
+            Reason="ConcurrentInvocationLimitExceeded",
+            retryAfterSeconds=1,
+        )
 
     def _release_orphan(self, making: asyncio.Future[TmpDisk]) -> None:
         if not making.cancelled() and making.exception() is None:
@@ -216,6 +219,9 @@ class EphemeralDisks:
         """Free ``disk`` in the background: tearing down a filesystem that was written to
         waits for its in-flight I/O (~0.5 s after 400 MB), which no caller should wait for.
         A sandbox still using it holds its own reference (``enter.attach_tmp``)."""
+        # Forgotten by the ledger here, on the loop, before the thread closes its image fd:
+        # a measurement never fstats a closed (or reused) descriptor.
+        self._ledger.remove(disk.image_fd)
         task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._release, disk))
         self._releasing.add(task)
         task.add_done_callback(self._releasing.discard)
@@ -245,22 +251,20 @@ class EphemeralDisks:
     # -- making and freeing one disk (in a thread) -------------------------------------------
 
     def _make(self, size_mb: int) -> TmpDisk:
-        mount_fd, device = self._mount_image(self._image_from(self._template(size_mb)))
-        return TmpDisk(
-            mount_fd=mount_fd,
-            size_mb=size_mb,
-            device=device,
-        )
+        image = self._image_from(self._template(size_mb))
+        try:
+            mount_fd, device = self._mount_image(image)
+        except BaseException:
+            os.close(image)
+            raise
+        return TmpDisk(mount_fd=mount_fd, image_fd=image, size_mb=size_mb, device=device)
 
     def _mount_image(self, image: int) -> tuple[int, str]:
-        """Attach ``image`` (an fd, closed here) to a loop device and mount its ext4,
+        """Attach ``image`` (an fd, left open) to a loop device and mount its ext4,
         detached; returns the mount's fd and the device's name."""
-        try:
-            if self._control is None:
-                raise OSError(errno.EBADF, "disks are closed")
-            device, held = loop_device.attach(self._control, image)
-        finally:
-            os.close(image)  # the loop device holds the file now
+        if self._control is None:
+            raise OSError(errno.EBADF, "disks are closed")
+        device, held = loop_device.attach(self._control, image)
         try:
             return self._mounts.mount_ext4(f"/dev/{device}"), device
         finally:
@@ -315,7 +319,11 @@ class EphemeralDisks:
         """Make the template's root what AWS's /tmp is: an empty directory anyone may write
         (sticky, as /tmp always is), without mke2fs's lost+found. Done once, on a mount of
         the template itself, so that no disk pays for it."""
-        mount_fd, _ = self._mount_image(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+        image = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            mount_fd, _ = self._mount_image(image)
+        finally:
+            os.close(image)  # the loop device holds the file now
         try:
             root = f"/proc/self/fd/{mount_fd}"
             os.chmod(root, 0o1777)
@@ -368,7 +376,10 @@ class EphemeralDisks:
                 fcntl.ioctl(root, FS_IOC_SHUTDOWN, struct.pack("I", EXT4_GOING_FLAGS_NOLOGFLUSH))
             finally:
                 os.close(root)
-        os.close(disk.mount_fd)
+        try:
+            os.close(disk.mount_fd)
+        finally:
+            os.close(disk.image_fd)
 
     # -- start-up cleanup ----------------------------------------------------------------
 

@@ -112,9 +112,76 @@ def stale_loops(backing: Mapping[str, str], dead_dirs: Sequence[str]) -> list[st
     return sorted(name for name, path in backing.items() if path.startswith(prefixes))
 
 
-def disk_room(size_mb: int, *, free_bytes: int, reserve_mb: int = DISK_RESERVE_MB) -> bool:
+def disk_room(
+    size_mb: int, *, free_bytes: int, unwritten_bytes: int, reserve_mb: int = DISK_RESERVE_MB
+) -> bool:
     """Whether a new /tmp of ``size_mb`` fits on a filesystem with ``free_bytes`` free
     (statvfs f_bavail) and leaves ``reserve_mb`` over. Images are sparse, so they take
-    space only as the function writes: this refuses a cold start whose /tmp, once filled,
-    would eat into the reserve, rather than let /tmp fill the disk under the database."""
-    return free_bytes >= (size_mb + reserve_mb) * 1024 * 1024
+    space only as the function writes: the live disks may still take ``unwritten_bytes``
+    (``DiskLedger.unwritten``) of what is free now. This refuses a cold start whose /tmp,
+    once every /tmp is filled, would eat into the reserve, rather than let /tmp fill the
+    disk under the database."""
+    return free_bytes - unwritten_bytes >= (size_mb + reserve_mb) * 1024 * 1024
+
+
+class DiskLedger:
+    """What the live /tmp disks may still take from the data directory's filesystem: the
+    unwritten part of each (its size minus the blocks its image has), and the sizes of disks
+    being made. No I/O: the shell reports what it measures.
+
+    Measuring is fstat of every live image (~2 ms per thousand here), so it is not done per
+    cold start: the total is kept as disks come and go, from each one's last measurement
+    (0 for a new disk), and re-measured only when a check fails on it, at most once per
+    ``MEASURE_INTERVAL_S``. An image only grows while it lives (no discard reaches it), so
+    an old measurement overstates what is unwritten: the check errs towards refusing."""
+
+    MEASURE_INTERVAL_S = 1.0
+
+    def __init__(self) -> None:
+        self._sizes: dict[int, int] = {}  # image key (its fd) -> size in bytes
+        self._allocated: dict[int, int] = {}  # image key -> bytes it had when last measured
+        self._unwritten = 0  # sum of size - allocated, plus pending
+        self.measured_at: float | None = None
+
+    @property
+    def unwritten(self) -> int:
+        return self._unwritten
+
+    def images(self) -> list[int]:
+        """The keys of the disks in use, to measure."""
+        return list(self._sizes)
+
+    def reserve(self, size_bytes: int) -> None:
+        """A disk of ``size_bytes`` is being made (``unreserve`` when that ends)."""
+        self._unwritten += size_bytes
+
+    def unreserve(self, size_bytes: int) -> None:
+        self._unwritten -= size_bytes
+
+    def add(self, key: int, size_bytes: int) -> None:
+        """A disk now in use, not yet measured: all of it may still be written."""
+        self.remove(key)
+        self._sizes[key] = size_bytes
+        self._allocated[key] = 0
+        self._unwritten += size_bytes
+
+    def remove(self, key: int) -> None:
+        """A disk released (or never added: nothing happens)."""
+        size = self._sizes.pop(key, None)
+        if size is not None:
+            self._unwritten -= size - self._allocated.pop(key)
+
+    def stale(self, now: float) -> bool:
+        """Whether a failed check may measure again (``now``: a monotonic clock)."""
+        return self.measured_at is None or now - self.measured_at >= self.MEASURE_INTERVAL_S
+
+    def measured(self, st_blocks: Mapping[int, int], *, now: float) -> None:
+        """Record each image's fstat st_blocks (512-byte units, whatever the filesystem's
+        block size); a file system's own metadata can put it past the image's size."""
+        for key, blocks in st_blocks.items():
+            size = self._sizes.get(key)
+            if size is not None:
+                allocated = min(blocks * 512, size)
+                self._unwritten -= allocated - self._allocated[key]
+                self._allocated[key] = allocated
+        self.measured_at = now

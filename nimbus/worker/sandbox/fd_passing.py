@@ -15,18 +15,21 @@ import contextlib
 import os
 import socket
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, eq=False)  # identity: a queued request is found again by itself
 class Outgoing:
     """One message for the zygote, with the fds to pass (SCM_RIGHTS) and those of ``fds``
-    that are ours, closed once it is sent or dropped."""
+    that are ours, closed once it is sent or dropped. ``on_drop`` hears of it when the
+    queue drops it unsent (the error that stopped the queue; None: the socket was
+    detached), so whoever awaits its answer is not left waiting forever."""
 
     message: bytes
     fds: tuple[int, ...] = ()
     owned: tuple[int, ...] = ()
+    on_drop: Callable[[OSError | None], None] | None = None
 
     def close(self) -> None:
         close_all(self.owned)
@@ -40,6 +43,10 @@ class SendQueue:
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
         self._queue: deque[Outgoing] = deque()
+        # Whether ``_flush`` is registered as the socket's writer: tracked rather than
+        # inferred from the queue, which ``unqueue`` may empty while the watch stays (a
+        # watch left on a closed socket fires on whatever reuses its number).
+        self._writing = False
 
     def attach(self, sock: socket.socket | None) -> None:
         """Send over ``sock`` from now on; None: nowhere (what is queued is dropped)."""
@@ -47,11 +54,16 @@ class SendQueue:
         self._sock = sock
 
     def send(
-        self, message: bytes, fds: Sequence[int] = (), owned: Sequence[int] = ()
+        self,
+        message: bytes,
+        fds: Sequence[int] = (),
+        owned: Sequence[int] = (),
+        on_drop: Callable[[OSError | None], None] | None = None,
     ) -> Outgoing | None:
         """Send ``message`` with ``fds``; returns it when it had to be queued. The ``owned``
-        fds (among ``fds``) are ours to close. Raises OSError when the socket refuses."""
-        outgoing = Outgoing(message, tuple(fds), tuple(owned))
+        fds (among ``fds``) are ours to close. Raises OSError when the socket refuses now;
+        ``on_drop`` is called instead if a queued message is dropped unsent later."""
+        outgoing = Outgoing(message, tuple(fds), tuple(owned), on_drop)
         if self._sock is None:
             outgoing.close()
             return None
@@ -62,6 +74,7 @@ class SendQueue:
                 return None
             except BlockingIOError:
                 asyncio.get_running_loop().add_writer(self._sock.fileno(), self._flush)
+                self._writing = True
             except OSError:
                 outgoing.close()
                 raise
@@ -69,19 +82,21 @@ class SendQueue:
         return outgoing
 
     def _flush(self) -> None:
-        assert self._sock is not None
+        if self._sock is None:  # detached meanwhile: nothing to send, nowhere to send it
+            self._stop_writing()
+            return
         while self._queue:
             outgoing = self._queue[0]
             try:
                 socket.send_fds(self._sock, [outgoing.message], list(outgoing.fds))
             except BlockingIOError:
                 return
-            except OSError:
-                self.clear()
+            except OSError as exc:
+                self.clear(exc)
                 return
             self._queue.popleft()
             outgoing.close()
-        asyncio.get_running_loop().remove_writer(self._sock.fileno())
+        self._stop_writing()
 
     def unqueue(self, outgoing: Outgoing | None) -> None:
         """Drop a message not sent yet (a cold start that was cancelled: a sandbox nobody
@@ -89,13 +104,25 @@ class SendQueue:
         if outgoing is not None and outgoing in self._queue:
             self._queue.remove(outgoing)
             outgoing.close()
+            if not self._queue:
+                self._stop_writing()
 
-    def clear(self) -> None:
-        if self._queue and self._sock is not None:
-            asyncio.get_running_loop().remove_writer(self._sock.fileno())
-        for outgoing in self._queue:
+    def clear(self, error: OSError | None = None) -> None:
+        """Drop every queued message, telling each one's ``on_drop`` (``error`` stopped
+        the queue; None: it was detached)."""
+        self._stop_writing()
+        dropped, self._queue = self._queue, deque()
+        for outgoing in dropped:
             outgoing.close()
-        self._queue.clear()
+        for outgoing in dropped:
+            if outgoing.on_drop is not None:
+                outgoing.on_drop(error)
+
+    def _stop_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            if self._sock is not None:
+                asyncio.get_running_loop().remove_writer(self._sock.fileno())
 
     def __len__(self) -> int:
         return len(self._queue)

@@ -19,7 +19,8 @@ from nimbus.worker import env_vars
 from nimbus.worker.backend import Launch, MissingEntrypoint
 from nimbus.worker.sandbox.config import SandboxConfig
 from nimbus.worker.sandbox.launch import LaunchPlan, plan_launch
-from nimbus.worker.sandbox.zygote import ZygoteClient, ZygoteLost
+from nimbus.worker.sandbox.zygote import ZygoteClient
+from nimbus.worker.sandbox.zygote_policy import ZygoteLost
 
 log = logging.getLogger(__name__)
 

@@ -57,7 +57,10 @@ def private_dir(path: Path) -> Path:
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o700)
     euid = os.geteuid()
-    for where, leaf in ((path, True), (path.parent, False)):
+    # The parent is checked where it really is (a data directory may be a symlink to
+    # another disk); the lock directory itself must be no symlink: lstat, unresolved.
+    parent = Path(os.path.realpath(path.parent))
+    for where, leaf in ((path, True), (parent, False)):
         info = os.lstat(where)
         reason = unsafe_reason(info.st_mode, info.st_uid, euid=euid, leaf=leaf)
         if reason is not None:

@@ -85,7 +85,7 @@ class NamespacesSandbox:
             return LostRuntime()
         # The namespace and the disk go to the sandbox as fds of its own (SCM_RIGHTS), taken
         # before fork() first yields: a release may close ours at any time after that.
-        self._runtime = await forker.fork(
+        runtime = await forker.fork(
             spec,
             config,
             launch.log_fd,
@@ -96,7 +96,13 @@ class NamespacesSandbox:
             netns_fd=None if self._netns is None else self._netns.fd,
             tmp_fd=None if self._tmp is None else self._tmp.mount_fd,
         )
-        return self._runtime
+        self._runtime = runtime  # kept: its exit is still reported through it
+        if self._released:
+            # Released while the fork was awaited: release() found no runtime to kill, and
+            # its uid, address and /tmp are already given back, so it must not run on.
+            runtime.kill()
+            return LostRuntime()
+        return runtime
 
     def _seen_spec(self, spec: EnvironmentSpec) -> EnvironmentSpec:
         """The spec as the function's environment variables show it: in its own network,

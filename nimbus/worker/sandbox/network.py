@@ -14,8 +14,9 @@ port 53 (even in a private range); when the first is on the host's loopback (sys
 127.0.0.53), environments see a resolv.conf naming their gateway instead, which the nft table
 DNATs to it (``network_host.sandbox_resolv_conf``, bound over /etc/resolv.conf).
 
-Forwarding: NAT out needs net.ipv4.ip_forward. Where Nimbus turned it on, the table also drops
-forwarded traffic that touches no Nimbus bridge, so the host routes for nobody else
+Forwarding: NAT out needs net.ipv4.ip_forward. Where Nimbus turned it on and no other firewall
+filters forwarding, the table also drops forwarded IPv4 traffic that touches no Nimbus bridge,
+so the host routes for nobody else
 (``host_firewall.forwarding_plan``); a firewall dropping forwarded packets by default
 (Docker's) is reported with its fix.
 

@@ -42,9 +42,14 @@ def output(argv: list[str]) -> str:
 
 
 def forwarding(lock_dir: Path) -> host_firewall.Forwarding:
-    """What to do about ip_forward here (``host_firewall.forwarding_plan``)."""
+    """What to do about ip_forward here (``host_firewall.forwarding_plan``), given the
+    firewalls that filter forwarding now (read before this server's table is loaded; other
+    Nimbus servers' tables do not count)."""
     marked = (lock_dir / host_firewall.FORWARD_MARKER).exists()
-    return host_firewall.forwarding_plan(IP_FORWARD.read_text(), marked=marked)
+    others = host_firewall.forwarding_users(
+        output(["nft", "list", "ruleset"]), output(["iptables", "-S", "FORWARD"])
+    )
+    return host_firewall.forwarding_plan(IP_FORWARD.read_text(), marked=marked, others=others)
 
 
 def enable_forwarding(plan: host_firewall.Forwarding, lock_dir: Path) -> None:

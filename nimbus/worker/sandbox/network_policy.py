@@ -17,7 +17,8 @@ ISOLATED = "isolated"
 HOST = "host"
 NETWORK_MODES = (ISOLATED, HOST)
 
-BLOCKS = 64  # the /16s of 100.64.0.0/10
+FUNCTION_NETWORK = "100.64.0.0/10"  # every block of every server: where isolated functions are
+BLOCKS = 64  # the /16s of FUNCTION_NETWORK
 BRIDGE_PREFIX = "nimbus-br"
 TABLE_PREFIX = "nimbus-fn"
 # On Lambda, AWS_LAMBDA_RUNTIME_API is 127.0.0.1:9001 inside the execution environment.
@@ -288,8 +289,11 @@ def ruleset(rules: Rules) -> str:
     forward.append(f"iifname {br} ip daddr {_set(BLOCKED_V4)} drop")
     if rules.contain_forwarding:
         # A wildcard, not this server's bridge: every server's table has this rule, and
-        # each must let the others' environments through.
-        forward.append(f'iifname != "{BRIDGE_PREFIX}*" oifname != "{BRIDGE_PREFIX}*" drop')
+        # each must let the others' environments through. IPv4 only: the table is inet,
+        # but the decision was about net.ipv4.ip_forward; IPv6 forwarding is not Nimbus's.
+        forward.append(
+            f'meta nfproto ipv4 iifname != "{BRIDGE_PREFIX}*" oifname != "{BRIDGE_PREFIX}*" drop'
+        )
     lines = [
         f"table inet {block.table} {{",
         "  chain prerouting {",

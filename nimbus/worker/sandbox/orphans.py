@@ -125,8 +125,11 @@ def _freeze(top: Path, *, monotonic: Monotonic, sleep: Sleep, wait_s: float) -> 
 
 
 def kill_checked(pid: int, trees: tuple[Path, ...]) -> bool:
-    """SIGKILL ``pid`` only if it is still in one of ``trees``: the pidfd pins the process,
-    so a pid recycled since it was read is never signalled. True when signalled."""
+    """SIGKILL ``pid`` only if it is still in one of ``trees``. The pidfd names one process
+    (whichever has the pid when it is opened) and the signal goes through it, never through
+    the pid: a process that got a recycled pid is signalled only if it is in a tree itself,
+    and if the pidfd's process dies after the check the signal fails (ESRCH) rather than
+    reach a new owner of its pid. True when signalled."""
     try:
         fd = os.pidfd_open(pid)
     except OSError:
@@ -137,7 +140,7 @@ def kill_checked(pid: int, trees: tuple[Path, ...]) -> bool:
             return False
         signal.pidfd_send_signal(fd, signal.SIGKILL)
     except OSError:
-        return False  # died meanwhile (ESRCH): its pid is not reused while fd is open
+        return False  # died meanwhile (ESRCH): the pidfd's process, whoever has its pid now
     finally:
         os.close(fd)
     return True
@@ -182,7 +185,9 @@ def reap_host(
     killed: set[int] = set()
     if killer is not None:
         killed = _pids(descendants(killer))  # counted only: cgroup.kill signals them
-        _write(killer / "cgroup.kill", "1")
+        if not _write(killer / "cgroup.kill", "1"):
+            killer = None  # refused (or gone): kill them one by one below instead
+            killed = set()
     deadline = monotonic() + wait_s
     delay = 0.002
     while True:

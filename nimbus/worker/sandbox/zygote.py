@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import json
 import logging
 import os
@@ -27,6 +26,15 @@ from nimbus.worker.sandbox import seccomp_filter
 from nimbus.worker.sandbox.config import SandboxConfig, spawn_fds
 from nimbus.worker.sandbox.fd_passing import SendQueue, close_all, dup_each, memfd_holding
 from nimbus.worker.sandbox.fd_passing import close_fd as close_fd  # for the host
+from nimbus.worker.sandbox.zygote_policy import (
+    RESTART_DELAYS_S,
+    SPAWN_WAIT_S,
+    STABLE_AFTER_S,
+    ZygoteError,
+    ZygoteLost,
+    restart_delay,
+    unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,25 +45,8 @@ _BOOT = (
 )
 
 
-# Delays before restart attempts after the zygote died: the first is immediate, later ones
-# back off to a cap, so a zygote that dies at once on start does not spin the host.
-RESTART_DELAYS_S = (0.0, 0.1, 0.5, 2.0, 5.0)
-# A zygote that lived this long before dying starts the back-off from the beginning again.
-STABLE_AFTER_S = 30.0
-SPAWN_WAIT_S = 15.0  # how long a cold start waits for a (re)start before failing
-
-
-class ZygoteError(Exception):
-    pass
-
-
-class ZygoteLost(ZygoteError):
-    """The zygote died (or cannot be started): not the sandbox's fault, nothing was forked."""
-
-
-def restart_delay(failures: int, delays: tuple[float, ...] = RESTART_DELAYS_S) -> float:
-    """The wait before restart attempt ``failures + 1`` (pure; capped at the last delay)."""
-    return delays[min(failures, len(delays) - 1)]
+def _ignore_exit(status: int) -> None:
+    return None
 
 
 class ZygoteClient:
@@ -76,6 +67,10 @@ class ZygoteClient:
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._hello: asyncio.Future[dict[str, Any]] | None = None
+        # Set once the zygote on ``_sock`` said hello and its generation is counted: only
+        # then may cold starts go to it (a zygote that never says hello fails them).
+        self._confirmed = False
+        self._launching: asyncio.Future[None] | None = None  # done when a start attempt ends
         self._spawns: dict[str, asyncio.Future[int]] = {}
         self._exit_listeners: dict[int, Callable[[int], None]] = {}
         self._early_exits: dict[int, int] = {}
@@ -96,7 +91,7 @@ class ZygoteClient:
 
     @property
     def running(self) -> bool:
-        return self._sock is not None
+        return self._sock is not None and self._confirmed
 
     async def start(self) -> None:
         """Start the zygote now. Raises ZygoteLost if it does not come up."""
@@ -106,10 +101,19 @@ class ZygoteClient:
         """Start the zygote if it is not running (a lazily started zygote's first cold
         start, or a restart in progress), waiting up to ``spawn_wait_s``. Raises ZygoteLost
         when it is not running by then, or the client is closed."""
-        if self._sock is not None:
+        if self.running:
             return
         if self._closed:
             raise ZygoteLost("zygote not running (shutting down)")
+        starting = self._launching
+        if starting is not None:
+            # A zygote is starting (its socket attached, its hello not in yet): wait for
+            # that attempt only, which times out on its own; as below, a failed start fails
+            # this cold start now.
+            await asyncio.wait([starting], timeout=self._spawn_wait_s)
+            if not self.running:
+                raise ZygoteLost(f"zygote not running ({self._python} failed to start)")
+            return
         if self._starting is None or self._starting.done():
             self._starting = asyncio.ensure_future(self._supervise(first_delay=False))
         # Wait for the next attempt only: a zygote that fails to start fails this cold start
@@ -118,7 +122,7 @@ class ZygoteClient:
         self._waiters.append(attempt)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(attempt, self._spawn_wait_s)
-        if self._sock is None:
+        if not self.running:
             raise ZygoteLost(f"zygote not running ({self._python} failed to start)")
 
     async def _supervise(self, *, first_delay: bool) -> None:
@@ -141,6 +145,16 @@ class ZygoteClient:
                         waiter.set_result(None)
 
     async def _launch(self) -> None:
+        """One start attempt; cold starts arriving meanwhile wait for it (``_launching``)."""
+        self._launching = launching = asyncio.get_running_loop().create_future()
+        try:
+            await self._start_zygote()
+        finally:
+            if self._launching is launching:
+                self._launching = None
+            launching.set_result(None)
+
+    async def _start_zygote(self) -> None:
         loop = asyncio.get_running_loop()
         await self._reap_old()
         program = self._seccomp_program()
@@ -181,10 +195,13 @@ class ZygoteClient:
         except BaseException:
             self._drop_socket()
             raise
+        if self._sock is not ours:  # it said hello, then died before we resumed
+            raise ZygoteLost("zygote exited as it started")
         self.prefix = str(hello["prefix"])
         self.version = str(hello["version"])
         self._generation += 1
         self._started_at = loop.time()
+        self._confirmed = True
 
     def _attach(self, sock: socket.socket) -> asyncio.Future[dict[str, Any]]:
         """Talk to the zygote at the other end of ``sock`` from now on; its hello, to come."""
@@ -217,7 +234,7 @@ class ZygoteClient:
     def make_stem(self, stem_id: str, cgroup_procs: tuple[str, ...]) -> None:
         """Pre-fork a launcher that joins these cgroups and waits for a spawn."""
         message = {"op": "stem", "stem": stem_id, "cgroup_procs": list(cgroup_procs)}
-        generation = self._generation if self._sock is not None else -1
+        generation = self._generation if self.running else -1
         self._stems[stem_id] = (generation, cgroup_procs)
         self._send(json.dumps(message).encode())
 
@@ -260,12 +277,16 @@ class ZygoteClient:
                 "isolation": config.isolation,
             }
             future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+            def dropped(exc: OSError | None) -> None:  # queued, then never sent
+                if not future.done():
+                    future.set_exception(unreachable(exc))
+
             sending, owned = owned, []  # the queue closes them from here on, whatever happens
             try:
-                queued = self._send(json.dumps(header).encode(), fds, owned=sending)
-            except OSError as exc:  # EPIPE: the zygote died; ENOBUFS
-                lost = exc.errno in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
-                raise (ZygoteLost if lost else ZygoteError)(f"zygote unreachable: {exc}") from exc
+                queued = self._send(json.dumps(header).encode(), fds, sending, dropped)
+            except OSError as exc:
+                raise unreachable(exc) from exc
             self._spawns[config.env_id] = future
         finally:
             close_all(owned)
@@ -310,7 +331,11 @@ class ZygoteClient:
             if future is not None and not future.done():
                 future.set_result(int(message["pid"]))
             else:  # its cold start gave up meanwhile: nothing would ever release it
-                self.kill(int(message["pid"]))
+                pid = int(message["pid"])
+                # Its exit report is ours to swallow: kept as an early exit, it would be
+                # handed to whichever runtime gets this pid next (dead at once, -9).
+                self.on_exit(pid, _ignore_exit)
+                self.kill(pid)
         elif op == "failed":
             future = self._spawns.get(message["env"])
             if future is not None and not future.done():
@@ -324,22 +349,25 @@ class ZygoteClient:
                 listener(status)
 
     def _drop_socket(self) -> None:
+        """Stop talking to the zygote. Cold starts waiting on it fail (ZygoteLost): with the
+        socket gone nothing would ever answer them."""
+        self._confirmed = False
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._outbox.attach(None)  # drops what is queued, and stops waiting to write
             self._sock.close()
             self._sock = None
         self._outbox.attach(None)
+        for future in self._spawns.values():
+            if not future.done():
+                future.set_exception(ZygoteLost("zygote exited"))
 
     def _lost(self) -> None:
         """The zygote died: every sandbox it reaped for us is as good as gone (in process
         isolation they die with it: PR_SET_PDEATHSIG; in namespaces their cgroup is killed
         when the host releases them). Then start a new one."""
-        was_running = self._sock is not None and self._hello is not None and self._hello.done()
-        self._drop_socket()
-        for future in self._spawns.values():
-            if not future.done():
-                future.set_exception(ZygoteLost("zygote exited"))
+        was_running = self.running
+        self._drop_socket()  # fails the cold starts waiting on it
         if self._hello is not None and not self._hello.done():
             self._hello.set_exception(ZygoteLost("zygote failed to start"))
         self._early_exits.clear()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nimbus.worker.sandbox.zygote import ZygoteClient, ZygoteLost, restart_delay
+from nimbus.worker.sandbox.zygote import ZygoteClient
+from nimbus.worker.sandbox.zygote_policy import ZygoteLost, restart_delay
 
 
 def test_restart_delay_starts_at_once_and_backs_off_to_a_cap() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nimbus.errors import ServiceError
+from nimbus.worker.sandbox import orphans
 from nimbus.worker.sandbox.host_lock import (
     HostLock,
     UnsafeLockDir,
@@ -267,6 +268,29 @@ def test_a_private_dir_is_made_0700_and_a_planted_one_refused(tmp_path: Path) ->
     (tmp_path / "link").symlink_to(made)
     with pytest.raises(UnsafeLockDir, match="not a directory"):
         private_dir(tmp_path / "link")
+
+
+def test_a_private_dir_under_a_symlinked_data_directory_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "disk").mkdir(mode=0o700)
+    (tmp_path / "data").symlink_to(tmp_path / "disk")  # a data directory on another disk
+    made = private_dir(tmp_path / "data" / "hosts")
+    assert (tmp_path / "disk" / "hosts").is_dir() and made == tmp_path / "data" / "hosts"
+
+
+def test_a_refused_cgroup_kill_falls_back_to_killing_each_pid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    top = tmp_path / "nimbus-ab12cd34"
+    (top / "cgroup.kill").mkdir(parents=True)  # exists, but cannot be written
+    rounds: list[list[Path]] = []
+
+    def kill_in(dirs: list[Path], **_: object) -> set[int]:
+        rounds.append(dirs)
+        return set()
+
+    monkeypatch.setattr(orphans, "kill_in", kill_in)
+    orphans.reap_host([top], wait_s=0)
+    assert rounds and top in rounds[0]  # the tree was gone through pid by pid
 
 
 def test_lock_file_names_that_are_no_host_id_are_never_dead_hosts(tmp_path: Path) -> None:

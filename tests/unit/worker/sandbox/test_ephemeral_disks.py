@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import fcntl
 import logging
 import os
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nimbus.worker.sandbox import ephemeral
+from nimbus.errors import TooManyRequestsError
+from nimbus.worker.sandbox import detached_mount, ephemeral
 from nimbus.worker.sandbox import ephemeral_policy as policy
 from nimbus.worker.sandbox.ephemeral import EphemeralDisks
 from nimbus.worker.sandbox.host_lock import HostLock
@@ -126,3 +128,57 @@ async def test_without_loop_devices_tmp_stays_a_tmpfs_with_one_warning(
     await disks.close()
     warnings = [r for r in caplog.records if "tmpfs" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def _detached_tmpfs(size_mb: int) -> int:
+    """A tmpfs of ``size_mb`` held by an fd and attached nowhere (closing it unmounts), to
+    stand for a data disk with little room."""
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    syscall.restype = ctypes.c_long
+    fs = syscall(detached_mount.SYS_FSOPEN, b"tmpfs", detached_mount.FSOPEN_CLOEXEC)
+    assert fs >= 0, os.strerror(ctypes.get_errno())
+    try:
+        set_string = detached_mount.FSCONFIG_SET_STRING
+        assert (
+            syscall(detached_mount.SYS_FSCONFIG, fs, set_string, b"size", b"%dm" % size_mb, 0) == 0
+        )
+        assert (
+            syscall(
+                detached_mount.SYS_FSCONFIG, fs, detached_mount.FSCONFIG_CMD_CREATE, None, None, 0
+            )
+            == 0
+        )
+        mount = syscall(detached_mount.SYS_FSMOUNT, fs, detached_mount.FSMOUNT_CLOEXEC, 0)
+        assert mount >= 0, os.strerror(ctypes.get_errno())
+        return int(mount)
+    finally:
+        os.close(fs)
+
+
+@needs_loop
+async def test_disks_in_use_count_whole_until_written_so_sparse_ones_cannot_overcommit() -> None:
+    # Room for three 512 MB disks beside the 1 GiB reserve (and the template), not four:
+    # each would pass a check of free space alone, as nothing is written to them yet.
+    data = _detached_tmpfs(3 * 512 + policy.DISK_RESERVE_MB + 40)
+    disks = EphemeralDisks(
+        directory=Path(f"/proc/{os.getpid()}/fd/{data}/disks"), host_id="0000a003", pool_size=0
+    )
+    taken: list[ephemeral.TmpDisk] = []
+    try:
+        await disks.start()
+        assert disks.enabled
+        for _ in range(3):
+            disk = await disks.take(512)
+            assert disk is not None
+            taken.append(disk)
+        with pytest.raises(TooManyRequestsError):
+            await disks.take(512)
+        disks.release(taken.pop())  # one gone: its room is back
+        disk = await disks.take(512)
+        assert disk is not None
+        taken.append(disk)
+    finally:
+        for disk in taken:
+            disks.release(disk)
+        await disks.close()
+        os.close(data)

@@ -75,9 +75,51 @@ def test_stale_loops_are_those_backed_by_a_dead_hosts_directory() -> None:
 
 def test_a_new_disk_must_leave_the_reserve_free_on_the_data_filesystem() -> None:
     mb = 1024 * 1024
-    assert policy.disk_room(512, free_bytes=(512 + 1024) * mb)
-    assert not policy.disk_room(512, free_bytes=(512 + 1024) * mb - 1)
-    assert not policy.disk_room(10240, free_bytes=10 * 1024 * mb)  # 10 GiB free: no 10 GiB /tmp
-    assert policy.disk_room(10240, free_bytes=20 * 1024 * mb)
-    assert policy.disk_room(512, free_bytes=600 * mb, reserve_mb=0)
+    assert policy.disk_room(512, free_bytes=(512 + 1024) * mb, unwritten_bytes=0)
+    assert not policy.disk_room(512, free_bytes=(512 + 1024) * mb - 1, unwritten_bytes=0)
+    # 10 GiB free: no 10 GiB /tmp
+    assert not policy.disk_room(10240, free_bytes=10 * 1024 * mb, unwritten_bytes=0)
+    assert policy.disk_room(10240, free_bytes=20 * 1024 * mb, unwritten_bytes=0)
+    assert policy.disk_room(512, free_bytes=600 * mb, unwritten_bytes=0, reserve_mb=0)
     assert policy.DISK_RESERVE_MB == 1024
+
+
+def test_what_live_disks_may_still_write_is_not_free_for_a_new_one() -> None:
+    mb = 1024 * 1024
+    free = (4 * 512 + 1024) * mb  # room for four 512 MB disks and the reserve
+    # Three sparse 512 MB disks in use, nothing written yet: a fourth fits, a fifth not
+    # (each would pass a check against free space alone).
+    assert policy.disk_room(512, free_bytes=free, unwritten_bytes=3 * 512 * mb)
+    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=4 * 512 * mb)
+    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=5000 * mb)
+
+
+def test_the_ledger_counts_each_live_disk_until_measured_and_forgets_it_on_release() -> None:
+    mb = 1024 * 1024
+    ledger = policy.DiskLedger()
+    ledger.add(7, 512 * mb)
+    ledger.add(8, 1024 * mb)
+    assert ledger.unwritten == 1536 * mb and sorted(ledger.images()) == [7, 8]
+    ledger.reserve(512 * mb)  # a disk being made counts too
+    assert ledger.unwritten == 2048 * mb
+    ledger.unreserve(512 * mb)
+    # Disk 7 has 100 MB written (st_blocks in 512-byte units); disk 8 is over its size
+    # (the image's own extent blocks): it can take nothing more.
+    ledger.measured({7: 100 * 2048, 8: 1025 * 2048, 99: 5}, now=10.0)
+    assert ledger.unwritten == 412 * mb
+    ledger.measured({7: 300 * 2048}, now=11.0)  # written further since
+    assert ledger.unwritten == 212 * mb
+    ledger.remove(7)
+    assert ledger.unwritten == 0 and ledger.images() == [8]
+    ledger.remove(7)  # twice, or a pooled disk never added: nothing
+    ledger.remove(8)
+    assert ledger.unwritten == 0 and ledger.images() == []
+
+
+def test_the_ledger_measures_again_at_most_once_per_interval() -> None:
+    ledger = policy.DiskLedger()
+    assert ledger.stale(0.0)  # never measured
+    ledger.measured({}, now=100.0)
+    assert not ledger.stale(100.0)
+    assert not ledger.stale(100.0 + policy.DiskLedger.MEASURE_INTERVAL_S - 0.01)
+    assert ledger.stale(100.0 + policy.DiskLedger.MEASURE_INTERVAL_S)

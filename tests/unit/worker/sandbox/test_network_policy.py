@@ -214,7 +214,8 @@ def test_forwarding_is_contained_to_nimbus_bridges_only_when_asked() -> None:
     contained = _rules(contain_forwarding=True)
     forward = contained.split("chain forward {", 1)[1].split("\n  }", 1)[0]
     last = forward.strip().splitlines()[-1].strip()
-    assert last == 'iifname != "nimbus-br*" oifname != "nimbus-br*" drop'
+    # IPv4 only: the table is inet, and IPv6 forwarding was never Nimbus's to contain.
+    assert last == 'meta nfproto ipv4 iifname != "nimbus-br*" oifname != "nimbus-br*" drop'
 
 
 def test_the_sweep_finds_only_nimbus_tables_in_nft_list_tables() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 import pytest
 
 from nimbus.worker.sandbox.config import SandboxConfig
-from nimbus.worker.sandbox.zygote import ZygoteClient, ZygoteLost
+from nimbus.worker.sandbox.zygote import ZygoteClient
+from nimbus.worker.sandbox.zygote_policy import ZygoteLost
 
 SECRET = "s3cr3t-of-env-1"
 
@@ -82,6 +84,7 @@ async def client() -> AsyncIterator[tuple[ZygoteClient, socket.socket]]:
     zygote._closed = True  # there is no zygote process: nothing to restart when it "dies"
     assert zygote._hello is not None
     zygote._hello.set_result({"op": "hello"})
+    zygote._confirmed = True  # what _launch does once the hello is in
     try:
         yield zygote, theirs
     finally:
@@ -219,6 +222,63 @@ async def test_a_sandbox_spawned_after_its_cold_start_gave_up_is_killed(
     theirs.send(json.dumps({"op": "spawned", "env": "env-1", "pid": 4242}).encode())
     data, _ = await receive(theirs)
     assert json.loads(data) == {"op": "kill", "pid": 4242}
+    # Its exit report is swallowed, not kept for the next runtime that gets pid 4242.
+    theirs.send(json.dumps({"op": "exit", "pid": 4242, "status": -9}).encode())
+    await processed(zygote)
+    heard: list[int] = []
+    zygote.on_exit(4242, heard.append)
+    assert heard == [] and zygote._early_exits == {}
+
+
+async def processed(zygote: ZygoteClient) -> None:
+    """Until the client read everything sent to it (a unix socket's send is in the peer's
+    queue once it returns, and the client reads until the queue is empty)."""
+    assert zygote._sock is not None
+    for _ in range(500):  # bounded: it reads once the loop sees the socket readable
+        if not select.select([zygote._sock], [], [], 0)[0]:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the client never read its socket")
+
+
+async def test_a_cold_start_waiting_on_a_dropped_zygote_fails(
+    client: tuple[ZygoteClient, socket.socket], caller: Caller
+) -> None:
+    zygote, theirs = client
+    spawn = asyncio.ensure_future(zygote.spawn(config(), caller.log))
+    _, fds = await receive(theirs)
+    for fd in fds:
+        os.close(fd)
+    zygote._drop_socket()  # e.g. a send that failed; nothing would ever answer it
+    with pytest.raises(ZygoteLost):
+        await asyncio.wait_for(spawn, 5)
+
+
+async def test_a_cold_start_waits_for_the_hello_and_fails_without_it(caller: Caller) -> None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.setblocking(False)
+    zygote = ZygoteClient(python=sys.executable)
+    # A start attempt in progress: the socket attached, the hello not in yet.
+    launching: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    zygote._launching = launching
+    zygote._attach(ours)
+    try:
+        assert not zygote.running
+        spawn = asyncio.ensure_future(zygote.spawn(config(), caller.log))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not spawn.done()
+        with pytest.raises(BlockingIOError):  # nothing goes to an unconfirmed zygote
+            theirs.recv(1 << 16)
+        zygote._drop_socket()  # the hello timed out
+        zygote._launching = None
+        launching.set_result(None)
+        with pytest.raises(ZygoteLost, match="failed to start"):
+            await asyncio.wait_for(spawn, 5)
+    finally:
+        zygote._closed = True
+        zygote._drop_socket()
+        theirs.close()
 
 
 async def test_a_send_to_a_dead_zygote_leaks_neither_fds_nor_a_waiting_spawn(
