@@ -85,7 +85,9 @@ class EphemeralDisks:
         host_id: str,
         pool_size: int,
         monotonic: Callable[[], float] = time.monotonic,
+        overcommit: float = policy.DISK_OVERCOMMIT,
     ) -> None:
+        self._overcommit = overcommit
         self._dir = directory  # <data>/sandboxes/tmp-disks: templates, host locks
         self._own = directory / host_id  # where this host's (unnamed) images live
         self._host_id = host_id
@@ -178,13 +180,23 @@ class EphemeralDisks:
         except OSError:
             return  # not knowing is no reason to refuse: making the disk will tell
         free, ledger = stats.f_bavail * stats.f_frsize, self._ledger
-        if policy.disk_room(size_mb, free_bytes=free, unwritten_bytes=ledger.unwritten):
+        if policy.disk_room(
+            size_mb,
+            free_bytes=free,
+            unwritten_bytes=ledger.unwritten,
+            overcommit=self._overcommit,
+        ):
             return
         now = self._monotonic()
         if ledger.stale(now):
             # Only near the limit, at most once a second: fstat of every live image.
             ledger.measured({fd: os.fstat(fd).st_blocks for fd in ledger.images()}, now=now)
-            if policy.disk_room(size_mb, free_bytes=free, unwritten_bytes=ledger.unwritten):
+            if policy.disk_room(
+                size_mb,
+                free_bytes=free,
+                unwritten_bytes=ledger.unwritten,
+                overcommit=self._overcommit,
+            ):
                 return
         raise TooManyRequestsError(
             "Rate Exceeded. The worker host has no disk space left for the /tmp of a "

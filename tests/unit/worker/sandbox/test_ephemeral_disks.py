@@ -156,12 +156,15 @@ def _detached_tmpfs(size_mb: int) -> int:
 
 
 @needs_loop
-async def test_disks_in_use_count_whole_until_written_so_sparse_ones_cannot_overcommit() -> None:
+async def test_with_no_overcommit_sparse_disks_in_use_count_whole_until_written() -> None:
     # Room for three 512 MB disks beside the 1 GiB reserve (and the template), not four:
     # each would pass a check of free space alone, as nothing is written to them yet.
     data = _detached_tmpfs(3 * 512 + policy.DISK_RESERVE_MB + 40)
     disks = EphemeralDisks(
-        directory=Path(f"/proc/{os.getpid()}/fd/{data}/disks"), host_id="0000a003", pool_size=0
+        directory=Path(f"/proc/{os.getpid()}/fd/{data}/disks"),
+        host_id="0000a003",
+        pool_size=0,
+        overcommit=1,
     )
     taken: list[ephemeral.TmpDisk] = []
     try:

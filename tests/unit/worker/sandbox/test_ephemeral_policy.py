@@ -89,9 +89,9 @@ def test_what_live_disks_may_still_write_is_not_free_for_a_new_one() -> None:
     free = (4 * 512 + 1024) * mb  # room for four 512 MB disks and the reserve
     # Three sparse 512 MB disks in use, nothing written yet: a fourth fits, a fifth not
     # (each would pass a check against free space alone).
-    assert policy.disk_room(512, free_bytes=free, unwritten_bytes=3 * 512 * mb)
-    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=4 * 512 * mb)
-    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=5000 * mb)
+    assert policy.disk_room(512, free_bytes=free, unwritten_bytes=3 * 512 * mb, overcommit=1)
+    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=4 * 512 * mb, overcommit=1)
+    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=5000 * mb, overcommit=1)
 
 
 def test_the_ledger_counts_each_live_disk_until_measured_and_forgets_it_on_release() -> None:
@@ -123,3 +123,13 @@ def test_the_ledger_measures_again_at_most_once_per_interval() -> None:
     assert not ledger.stale(100.0)
     assert not ledger.stale(100.0 + policy.DiskLedger.MEASURE_INTERVAL_S - 0.01)
     assert ledger.stale(100.0 + policy.DiskLedger.MEASURE_INTERVAL_S)
+
+
+def test_other_disks_count_an_eighth_by_default_but_the_new_one_in_full() -> None:
+    mb = 1024 * 1024
+    free = (512 + 1024) * mb + 64 * mb
+    # 512 MB unwritten elsewhere counts 64 MB: still room; a byte more is not.
+    assert policy.disk_room(512, free_bytes=free, unwritten_bytes=512 * mb)
+    assert not policy.disk_room(512, free_bytes=free, unwritten_bytes=512 * mb + 8)
+    # 200 idle 512 MB disks on 79 GB free (this machine): room for more.
+    assert policy.disk_room(512, free_bytes=79 * 1024 * mb, unwritten_bytes=200 * 512 * mb)
