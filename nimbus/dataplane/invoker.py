@@ -86,17 +86,7 @@ class Invoker:
         self._check_state(config)
         request_id = call.request_id or str(uuid.uuid4())
         spec = await self.spec_for(config)
-        now = self._clock.now()
         invoked_arn = self._functions.arns.function(config.name, call.qualifier)
-        request = InvocationRequest(
-            request_id=request_id,
-            payload=call.payload or b"{}",
-            invoked_function_arn=invoked_arn,
-            deadline_ms=int((now + config.timeout) * 1000),
-            trace_id=trace_id(now),
-            client_context=call.client_context,
-            tail_logs=call.tail_logs,
-        )
         started = time.perf_counter()
         try:
             async with (
@@ -105,6 +95,19 @@ class Invoker:
             ):
                 self._metrics.concurrency(config.name, self._counting.usage(config.name).in_flight)
                 self._metrics.account_concurrency(self._counting.usage().in_flight)
+                # The function's timeout runs from when its environment has it, as on AWS: a
+                # cold start's Init has its own limit (worker.init_phase) and is not charged
+                # to the invocation, however long a burst of cold starts makes it wait.
+                now = self._clock.now()
+                request = InvocationRequest(
+                    request_id=request_id,
+                    payload=call.payload or b"{}",
+                    invoked_function_arn=invoked_arn,
+                    deadline_ms=int((now + config.timeout) * 1000),
+                    trace_id=trace_id(now),
+                    client_context=call.client_context,
+                    tail_logs=call.tail_logs,
+                )
                 result: InvocationResult = await lease.env.invoke(request)
         except Exception as exc:
             self._metrics.failed_to_start(config.name, exc)

@@ -137,6 +137,17 @@ def test_timeout_kills_environment(lam: Any, fname: str) -> None:
     assert call(lam, fname, {})[1] == 1
 
 
+def test_the_timeout_runs_from_after_init_as_on_aws(lam: Any, fname: str) -> None:
+    """A cold start's Init has its own 10 s limit and is not charged to the invocation: a
+    1 s function whose imports take 1.5 s answers (before, the deadline was set before the
+    cold start, so a slow Init or a burst of cold starts timed invocations out)."""
+    slow_init = "import time\ntime.sleep(1.5)\ndef handler(event, context):\n    return 'ok'\n"
+    deploy(lam, fname, slow_init, Timeout=1)
+    response, out = call(lam, fname, {})
+    assert "FunctionError" not in response, out
+    assert out == "ok"
+
+
 def test_out_of_memory(lam: Any, fname: str) -> None:
     source = (
         "def handler(e, c):\n    blocks = []\n    while True:\n"
