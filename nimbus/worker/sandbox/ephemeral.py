@@ -180,23 +180,22 @@ class EphemeralDisks:
         except OSError:
             return  # not knowing is no reason to refuse: making the disk will tell
         free, ledger = stats.f_bavail * stats.f_frsize, self._ledger
-        if policy.disk_room(
-            size_mb,
-            free_bytes=free,
-            unwritten_bytes=ledger.unwritten,
-            overcommit=self._overcommit,
-        ):
+
+        def fits() -> bool:
+            return policy.disk_room(
+                size_mb,
+                free_bytes=free,
+                unwritten_bytes=ledger.unwritten,
+                overcommit=self._overcommit,
+            )
+
+        if fits():
             return
         now = self._monotonic()
         if ledger.stale(now):
             # Only near the limit, at most once a second: fstat of every live image.
             ledger.measured({fd: os.fstat(fd).st_blocks for fd in ledger.images()}, now=now)
-            if policy.disk_room(
-                size_mb,
-                free_bytes=free,
-                unwritten_bytes=ledger.unwritten,
-                overcommit=self._overcommit,
-            ):
+            if fits():
                 return
         raise TooManyRequestsError(
             "Rate Exceeded. The worker host has no disk space left for the /tmp of a "
