@@ -15,6 +15,7 @@ from nimbus.worker.backend import Launch
 from nimbus.worker.environment_state import EnvState
 from nimbus.worker.host import LocalWorkerHost
 from nimbus.worker.idle_freeze import Timer
+from tests.unit.worker.runtime_wire import read_answer
 from tests.unit.worker.test_host import FakeBackend, FakeHandle, FakeSandbox, NullSink, request
 from tests.unit.worker.test_host import spec as make_spec
 
@@ -88,22 +89,15 @@ async def _gated(address: str, gate: asyncio.Event) -> None:
     host, port = address.split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
 
-    async def answer() -> dict[str, str]:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode()
-        fields = [line.split(": ", 1) for line in head.split("\r\n")[1:] if ": " in line]
-        headers = {name.lower(): value for name, value in fields}
-        await reader.readexactly(int(headers.get("content-length", "0")))
-        return headers
-
     try:
         while True:
             writer.write(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-            request_id = (await answer())["lambda-runtime-aws-request-id"]
+            request_id = (await read_answer(reader))["lambda-runtime-aws-request-id"]
             writer.write(
                 f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\n"
                 "Host: x\r\nContent-Length: 2\r\n\r\n{}".encode()
             )
-            await answer()
+            await read_answer(reader)
             await gate.wait()
             gate.clear()
     finally:

@@ -21,6 +21,7 @@ from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, LogEvent
 from nimbus.worker.backend import Launch, MissingEntrypoint
 from nimbus.worker.environment_state import EnvState
 from nimbus.worker.host import LocalWorkerHost
+from tests.unit.worker.runtime_wire import read_answer
 
 # "next" (reach /next), "serve" (answer invocations), "hang" (never reach /next), "exit" (die
 # at once), "missing" (no entrypoint)
@@ -142,24 +143,17 @@ async def _serve(address: str) -> None:
     host, port = address.split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
 
-    async def answer() -> dict[str, str]:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode()
-        fields = [line.split(": ", 1) for line in head.split("\r\n")[1:] if ": " in line]
-        headers = {name.lower(): value for name, value in fields}
-        await reader.readexactly(int(headers.get("content-length", "0")))
-        return headers
-
     try:
         while True:
             writer.write(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-            request_id = (await answer())["lambda-runtime-aws-request-id"]
+            request_id = (await read_answer(reader))["lambda-runtime-aws-request-id"]
             body = b'{"ok": true}'
             writer.write(
                 f"POST /2018-06-01/runtime/invocation/{request_id}/response HTTP/1.1\r\n"
                 f"Host: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
-            await answer()
+            await read_answer(reader)
     finally:
         writer.close()
 
