@@ -81,6 +81,9 @@ async_events = sa.Table(
     sa.Column("claimed_by", sa.String(64), nullable=True),
     sa.Column("claim_expires_at", sa.Float, nullable=False, default=0.0),
     sa.Column("last_response", sa.Text, nullable=True),  # JSON: the last function error seen
+    # The X-Amzn-Trace-Id the event was accepted with: its Lineage field counts the hops of a
+    # recursive loop (events/lineage.py), carried to every attempt and destination.
+    sa.Column("trace_header", sa.Text, nullable=True),
     sa.Index("async_events_due", "next_attempt_at", "claim_expires_at"),
 )
 
@@ -116,6 +119,8 @@ sqs_messages = sa.Table(
     sa.Column("visible_at", sa.Float, nullable=False),
     sa.Column("receive_count", sa.Integer, nullable=False, default=0),
     sa.Column("first_receive_at", sa.Float, nullable=True),
+    # The AWSTraceHeader system attribute (the sender's X-Amzn-Trace-Id, with its Lineage).
+    sa.Column("trace_header", sa.Text, nullable=True),
     sa.Index("sqs_messages_queue_seq", "queue", "seq"),
 )
 
@@ -163,4 +168,131 @@ layer_versions = sa.Table(
     sa.Column("config", sa.Text, nullable=False),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
     sa.Column("policy", sa.Text, nullable=True),
+)
+
+# --- Identity (auth/, iam/): access keys, users, roles, policies ----------------------------
+
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key_id", sa.String(128), primary_key=True),
+    # The secret, sealed with the node key (AES-GCM): the store alone never yields it.
+    sa.Column("secret", sa.Text, nullable=False),
+    # None: a key of the account itself (an administrator, like AWS's root user).
+    sa.Column("user_name", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # Active | Inactive
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_used_at", sa.Float, nullable=True),
+)
+
+iam_users = sa.Table(
+    "iam_users",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON list of {Key, Value}
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+iam_roles = sa.Table(
+    "iam_roles",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role_id", sa.String(32), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("trust_policy", sa.Text, nullable=False),  # AssumeRolePolicyDocument
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("max_session_s", sa.Integer, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+iam_managed_policies = sa.Table(
+    "iam_managed_policies",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("policy_id", sa.String(32), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("default_version", sa.String(16), nullable=False),
+    sa.Column("next_version", sa.Integer, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+iam_policy_versions = sa.Table(
+    "iam_policy_versions",
+    metadata,
+    sa.Column("arn", sa.String(512), primary_key=True),
+    sa.Column("version_id", sa.String(16), primary_key=True),  # "v1", "v2", ...
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# Inline policies of users and roles (kind "user" | "role").
+iam_inline_policies = sa.Table(
+    "iam_inline_policies",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),
+)
+
+# Managed policies attached to users and roles (kind "user" | "role").
+iam_attachments = sa.Table(
+    "iam_attachments",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("policy_arn", sa.String(512), primary_key=True),
+)
+
+# --- Lambda's resource-based policies, code signing and recursion settings (control/) ------
+
+# One policy document per function, version or alias ("" is the unqualified function).
+function_policies = sa.Table(
+    "function_policies",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("qualifier", sa.String(128), primary_key=True),
+    sa.Column("policy", sa.Text, nullable=False),  # JSON: {"Version", "Id", "Statement": [...]}
+    sa.Column("revision_id", sa.String(64), nullable=False),
+)
+
+code_signing_configs = sa.Table(
+    "code_signing_configs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # csc-...
+    sa.Column("config", sa.Text, nullable=False),  # JSON: the CodeSigningConfig shape
+)
+
+function_code_signing = sa.Table(
+    "function_code_signing",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("config_id", sa.String(64), nullable=False),
+)
+
+function_recursion = sa.Table(
+    "function_recursion",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("recursive_loop", sa.String(16), nullable=False),  # Allow | Terminate
+)
+
+# --- Event source mappings (events/) ---------------------------------------------------------
+
+event_source_mappings = sa.Table(
+    "event_source_mappings",
+    metadata,
+    sa.Column("uuid", sa.String(36), primary_key=True),
+    sa.Column("function", sa.String(64), nullable=False),
+    sa.Column("source_arn", sa.String(512), nullable=False),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: the mapping's settings
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("last_modified", sa.Float, nullable=False),
 )
