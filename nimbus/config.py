@@ -86,6 +86,9 @@ class Settings:
     code_gc_grace_s: float = 900.0
     code_gc_interval_s: float = 300.0
     fd_reserve: int = 256
+    # The node key (base64 of 32 bytes) that seals secrets and environment variables at rest;
+    # empty: <data_dir>/node.key, created on first start (auth/node_key.py).
+    node_key: str = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -126,6 +129,7 @@ class Settings:
             "code_gc_grace_s": float(_env("CODE_GC_GRACE", str(cls.code_gc_grace_s))),
             "code_gc_interval_s": float(_env("CODE_GC_INTERVAL", str(cls.code_gc_interval_s))),
             "fd_reserve": int(_env("FD_RESERVE", str(cls.fd_reserve))),
+            "node_key": _env("NODE_KEY", cls.node_key),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

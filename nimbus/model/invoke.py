@@ -15,6 +15,9 @@ class InvokeCall:
     # Set by the event poller so that every retry of one event keeps its request id.
     request_id: str | None = None
     invocation_type: str = "RequestResponse"  # or "Event" (set by the async path)
+    # The caller's X-Amzn-Trace-Id (from the request, an async event, a queue message's
+    # AWSTraceHeader): its Lineage field counts a recursive loop's hops (events/lineage.py).
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nimbus.auth.node_key import NodeKey
 from nimbus.clock import Clock
 from nimbus.config import Settings
 from nimbus.control.validation import TIMEOUT_RANGE
@@ -23,6 +24,7 @@ from nimbus.store.group_commit import GroupCommit
 @dataclass(frozen=True, kw_only=True)
 class StoreParts:
     engine: AsyncEngine
+    node_key: NodeKey  # seals secrets and variables at rest (auth/node_key.py)
     blobs: BlobStore
     commit: GroupCommit  # acknowledged writes of queues, topics and async events
     logs: LogStore
@@ -45,6 +47,11 @@ def environment_lifetime(settings: Settings) -> EnvironmentLifetime:
 
 async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock) -> StoreParts:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    node_key = (
+        NodeKey.from_base64(settings.node_key)
+        if settings.node_key
+        else NodeKey.load_or_create(settings.data_dir / "node.key")
+    )
     engine = await open_engine(database_url(settings.store, settings.data_dir))
     stack.push_async_callback(engine.dispose)
     logs = LogStore(engine)
@@ -69,6 +76,7 @@ async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock)
     stack.push_async_callback(blob_gc.close)
     return StoreParts(
         engine=engine,
+        node_key=node_key,
         blobs=blobs,
         commit=commit,
         logs=logs,
