@@ -16,7 +16,9 @@ PolicyDocument = Mapping[str, Any]
 
 @dataclass(frozen=True, kw_only=True)
 class SigningIdentity:
-    """What a valid access key id (and, for temporary keys, its session token) stands for."""
+    """What a valid access key id (and, for temporary keys, its session token) stands for.
+    A role session's ``principal`` carries its session policy (``Principal.session_policy``),
+    so whatever authorizes the request caps it."""
 
     secret: str
     principal: Principal
@@ -35,9 +37,10 @@ class CredentialSource(Protocol):
 
 class IdentityPolicySource(Protocol):
     async def identity_policies(self, principal: Principal) -> Sequence[PolicyDocument]:
-        """Every policy that applies to ``principal``: a user's inline and attached policies,
-        an assumed role's (plus its session policy, if any). Empty for an unknown role or user
-        (a role ARN Nimbus's IAM does not know grants nothing). Never raises for a missing
+        """Every stored policy of ``principal``: a user's inline and attached policies, a
+        role session's role's. Not a session's session policy, which is on the principal and
+        caps these (it must not be added to them). Empty for an unknown role or user (a role
+        ARN Nimbus's IAM does not know grants nothing). Never raises for a missing
         principal."""
         ...
 

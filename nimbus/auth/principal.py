@@ -16,7 +16,8 @@ class Principal:
       like AWS's root user, allowed everything.
     - ``user``: an IAM user, ``arn:aws:iam::<acct>:user/<path><name>``.
     - ``assumed-role``: a role session (AssumeRole, or a function's execution role),
-      ``arn:aws:sts::<acct>:assumed-role/<role>/<session>``; its permissions are the role's.
+      ``arn:aws:sts::<acct>:assumed-role/<role>/<session>``; its permissions are the role's,
+      capped by its session policy when it has one.
     - ``service``: Nimbus acting for itself (an event source mapping reading a queue, the
       code-download URL); never the result of a signature.
     """
@@ -30,6 +31,11 @@ class Principal:
     session_name: str = ""
     # An assumed role's ARN (arn:aws:iam::<acct>:role/<path><name>); "" for the others.
     role_arn: str = ""
+    # The session policy a role session was created with (AssumeRole's ``Policy``, as JSON
+    # text, carried in its session token), or None. The session may do only what both its
+    # role's policies and this allow (IAM User Guide, "Session policies"); the Authorizer
+    # passes it to ``policy.evaluate(session=...)``.
+    session_policy: str | None = None
 
     @property
     def is_root(self) -> bool:
@@ -48,9 +54,15 @@ def root(account: str, access_key_id: str = "") -> Principal:
 
 
 def role_session(
-    role_arn: str, session_name: str, *, role_id: str, access_key_id: str = ""
+    role_arn: str,
+    session_name: str,
+    *,
+    role_id: str,
+    access_key_id: str = "",
+    session_policy: str | None = None,
 ) -> Principal:
-    """The principal of a session of ``role_arn`` (``arn:aws:iam::<acct>:role/<path><name>``)."""
+    """The principal of a session of ``role_arn`` (``arn:aws:iam::<acct>:role/<path><name>``),
+    created with ``session_policy`` (JSON text) if any."""
     account = role_arn.split(":")[4]
     role_name = role_arn.rsplit("/", 1)[-1]
     return Principal(
@@ -62,4 +74,5 @@ def role_session(
         access_key_id=access_key_id,
         session_name=session_name,
         role_arn=role_arn,
+        session_policy=session_policy,
     )

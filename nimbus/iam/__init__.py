@@ -1,0 +1,1 @@
+"""IAM and STS subsets: users, roles, policies, access keys, role sessions."""
