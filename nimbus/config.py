@@ -89,6 +89,18 @@ class Settings:
     # The node key (base64 of 32 bytes) that seals secrets and environment variables at rest;
     # empty: <data_dir>/node.key, created on first start (auth/node_key.py).
     node_key: str = ""
+    # on: every request is SigV4-authenticated and IAM-authorized (frontend/auth_gate.py);
+    # off: nothing is checked and every request acts as the account's root — for throwaway
+    # local use, so the server refuses it unless it listens on loopback.
+    auth: str = "on"
+    # The administrator (root) access key, made exactly these values at every start; empty:
+    # one is created on first start, printed once and written to <data_dir>/admin.credentials
+    # (node/identity.py).
+    admin_access_key_id: str = ""
+    admin_secret_access_key: str = ""
+    # How long each environment's execution-role credentials last; an environment is retired
+    # before they lapse (dataplane/credential_policy.py). At least 900 s (STS's minimum).
+    role_credentials_ttl_s: float = 6 * 3600.0
 
     @property
     def endpoint_url(self) -> str:
@@ -130,6 +142,12 @@ class Settings:
             "code_gc_interval_s": float(_env("CODE_GC_INTERVAL", str(cls.code_gc_interval_s))),
             "fd_reserve": int(_env("FD_RESERVE", str(cls.fd_reserve))),
             "node_key": _env("NODE_KEY", cls.node_key),
+            "auth": _env("AUTH", cls.auth).strip().lower(),
+            "admin_access_key_id": _env("ADMIN_ACCESS_KEY_ID", cls.admin_access_key_id),
+            "admin_secret_access_key": _env("ADMIN_SECRET_ACCESS_KEY", cls.admin_secret_access_key),
+            "role_credentials_ttl_s": float(
+                _env("ROLE_CREDENTIALS_TTL", str(cls.role_credentials_ttl_s))
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

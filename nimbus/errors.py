@@ -20,6 +20,19 @@ class NimbusError(Exception):
         self.fields = fields
 
 
+def public_reason(exc: BaseException) -> str:
+    """What a caller may be told of an unexpected failure (a StateReason, a StatusReason): a
+    NimbusError's message, an OSError's strerror, otherwise the exception's type. Never the
+    rest of an OSError's text or an arbitrary message: they name the server's paths (the
+    data directory, extraction and cgroup directories), which AWS never shows a caller; the
+    server's log has the whole error."""
+    if isinstance(exc, NimbusError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
 class InvalidParameterValueError(NimbusError):
     error_type = "InvalidParameterValueException"
     status = 400
@@ -76,6 +89,12 @@ class ResourceNotReadyError(NimbusError):
     status = 502
 
 
+class KMSAccessDeniedError(NimbusError):
+    # Invoke when the function's environment variables cannot be decrypted (botocore: 502).
+    error_type = "KMSAccessDeniedException"
+    status = 502
+
+
 class ProvisionedConcurrencyConfigNotFoundError(NimbusError):
     error_type = "ProvisionedConcurrencyConfigNotFoundException"
     status = 404
@@ -85,6 +104,37 @@ class RequestEntityTooLargeError(NimbusError):
     # What AWS answers for a CreateFunction/UpdateFunctionCode body over the upload limit.
     error_type = "RequestEntityTooLargeException"
     status = 413
+
+
+class CodeSigningConfigNotFoundError(NimbusError):
+    # A CodeSigningConfigArn given to CreateFunction/PutFunctionCodeSigningConfig that does
+    # not exist (Get/Update/DeleteCodeSigningConfig answer ResourceNotFoundException instead).
+    error_type = "CodeSigningConfigNotFoundException"
+    status = 404
+
+
+class CodeVerificationFailedError(NimbusError):
+    # Code unsigned or signed by a profile the function's config does not allow, in Enforce.
+    error_type = "CodeVerificationFailedException"
+    status = 400
+
+
+class InvalidCodeSignatureError(NimbusError):
+    # A signature that fails the integrity check: blocked even in Warn, as on AWS.
+    error_type = "InvalidCodeSignatureException"
+    status = 400
+
+
+class PolicyLengthExceededError(NimbusError):
+    # A function's resource-based policy over 20 KB (AddPermission, PutResourcePolicy).
+    error_type = "PolicyLengthExceededException"
+    status = 400
+
+
+class RecursiveInvocationError(NimbusError):
+    # Invoke of a function whose recursive loop detection stopped the call (17th hop).
+    error_type = "RecursiveInvocationException"
+    status = 400
 
 
 # --- Built-in queues (SQS) and topics (SNS) ----------------------------------------------

@@ -4,7 +4,7 @@ routes through instead of reading the database on every call."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from nimbus.control import alias_rules
 from nimbus.control.functions import FunctionService
@@ -23,6 +23,12 @@ class AliasService:
         self._repo = repo
         self._functions = functions
         self._cache: dict[tuple[str, str], Alias] = {}
+        self._deleted: list[Callable[[str, str], Awaitable[None]]] = []
+
+    def on_delete(self, listener: Callable[[str, str], Awaitable[None]]) -> None:
+        """Call ``listener(function, alias)`` after an alias is deleted (its resource-based
+        policy goes with it; function change listeners are not told of alias deletions)."""
+        self._deleted.append(listener)
 
     # --- the invoke path -------------------------------------------------------------------
 
@@ -125,6 +131,8 @@ class AliasService:
         await self._require_function(name)
         await self._repo.delete(name, alias)
         self._cache.pop((name, alias), None)
+        for listener in self._deleted:
+            await listener(name, alias)
 
     async def list(
         self, name: str, *, version: str | None, marker: str | None, max_items: int

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from nimbus.clock import Clock
 from nimbus.control import validation
@@ -21,11 +21,15 @@ from nimbus.errors import (
     PreconditionFailedError,
     ResourceConflictError,
     ResourceNotFoundError,
+    public_reason,
 )
 from nimbus.model.arn import Arns
 from nimbus.model.function import LATEST, FunctionConfig, FunctionRecord, LayerRef
 from nimbus.store.blobs import BlobStore
 from nimbus.store.functions import FunctionRepository
+
+if TYPE_CHECKING:
+    from nimbus.control.code_signing import CodeSigningService
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ class ConfigChanges:
     timeout: int | None = None
     memory_size: int | None = None
     environment: Mapping[str, str] | None = None
+    kms_key_arn: str | None = None  # "" given: back to the default key
     ephemeral_storage: int | None = None
     layers: tuple[str, ...] | None = None
     dead_letter_target: str | None = None
@@ -78,8 +83,10 @@ class FunctionService:
         clock: Clock,
         layers: LayerResolver,
         runnable_runtimes: Callable[[], Sequence[str]],
+        code_signing: CodeSigningService | None = None,
     ) -> None:
         self._repo = repo
+        self._code_signing = code_signing
         self._blobs = blobs
         self._arns = arns
         self._clock = clock
@@ -130,6 +137,7 @@ class FunctionService:
         changes: ConfigChanges,
         code: validation.CheckedZip,
         tags: Mapping[str, str],
+        code_signing_config_arn: str | None = None,
     ) -> FunctionConfig:
         if changes.runtime is None:
             raise InvalidParameterValueError(
@@ -141,6 +149,7 @@ class FunctionService:
             raise InvalidParameterValueError("Role is required: an IAM role ARN.")
         layers, layers_size = await self._layers(changes.layers)
         self._check_total_size(code.unzipped_size, layers_size)
+        signer = await self._check_signature(name, code, layers, code_signing_config_arn)
         blob = await asyncio.to_thread(self._blobs.put, code.data)
         now = self._clock.now()
         config = FunctionConfig(
@@ -152,11 +161,13 @@ class FunctionService:
             code_sha256=code_sha256(code.data),
             code_size=len(code.data),
             code_size_unzipped=code.unzipped_size,
+            signing_profile_version_arn=signer,
             description=changes.description or "",
             timeout=changes.timeout or 3,
             memory_size=changes.memory_size or 128,
             ephemeral_storage=changes.ephemeral_storage or 512,
             environment=dict(changes.environment or {}),
+            kms_key_arn=changes.kms_key_arn or None,
             architectures=changes.architectures or ("x86_64",),
             layers=layers,
             dead_letter_target=changes.dead_letter_target or None,
@@ -172,6 +183,8 @@ class FunctionService:
         record = FunctionRecord(name=name, tags=dict(tags), created_at=now)
         if not await self._repo.create(record, config):
             raise ResourceConflictError(f"Function already exist: {name}")
+        if self._code_signing is not None:
+            await self._code_signing.use_on_create(name, code_signing_config_arn)
         self._cache.pop((name, LATEST), None)
         self._spawn(self._activate(name, config.revision_id))
         return config
@@ -187,9 +200,11 @@ class FunctionService:
         current = await self._fresh(name)
         self._check_revision(current, revision_id)
         self._check_total_size(code.unzipped_size, self._layers_size(current))
+        signer = await self._check_signature(name, code, current.layers, None)
         blob = await asyncio.to_thread(self._blobs.put, code.data)
         updated = current.replace(
             code_blob=blob,
+            signing_profile_version_arn=signer,
             code_sha256=code_sha256(code.data),
             code_size=len(code.data),
             code_size_unzipped=code.unzipped_size,
@@ -215,6 +230,7 @@ class FunctionService:
         layers_size = self._layers_size(current)
         if changes.layers is not None:
             layers, layers_size = await self._layers(changes.layers)
+            await self._check_signature(name, None, layers, None)
         self._check_total_size(current.code_size_unzipped, layers_size)
         updated = current.replace(
             runtime=runtime,
@@ -225,6 +241,15 @@ class FunctionService:
             memory_size=_pick(changes.memory_size, current.memory_size),
             ephemeral_storage=_pick(changes.ephemeral_storage, current.ephemeral_storage),
             environment=dict(_pick(changes.environment, current.environment)),
+            # New variables replace ones this node could not open (store/functions.py).
+            environment_error=(
+                None if changes.environment is not None else current.environment_error
+            ),
+            kms_key_arn=(
+                (changes.kms_key_arn or None)
+                if changes.kms_key_arn is not None
+                else current.kms_key_arn
+            ),
             layers=layers,
             dead_letter_target=(
                 (changes.dead_letter_target or None)
@@ -319,7 +344,7 @@ class FunctionService:
             log.exception("preparing code for %s failed", name)
             # The caller sees why, but not the server's paths (an OSError's text names the
             # extraction directory under the data dir); the log above has the whole error.
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            why = public_reason(exc)
             done = config.replace(
                 state="Failed" if config.state == "Pending" else config.state,
                 state_reason=f"Could not prepare the deployment package: {why}",
@@ -372,6 +397,24 @@ class FunctionService:
                 "in the same function."
             )
         return await self._resolve_layers(arns)
+
+    async def _check_signature(
+        self,
+        name: str,
+        code: validation.CheckedZip | None,
+        layers: Sequence[LayerRef],
+        config_arn: str | None,
+    ) -> str | None:
+        """The signing profile that signed code (and layers) deployed to a function with a
+        code signing configuration (None without one); raises when it blocks them."""
+        if self._code_signing is None:
+            return None
+        return await self._code_signing.check_code(
+            name,
+            None if code is None else code.data,
+            layers=[layer.arn for layer in layers],
+            config_arn=config_arn,
+        )
 
     def _layers_size(self, config: FunctionConfig) -> int:
         return sum(layer.unzipped_size for layer in config.layers)

@@ -89,6 +89,21 @@ def role(value: Any) -> str:
     return value
 
 
+KMS_KEY_ARN_RE = re.compile(r"(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()")
+
+
+def kms_key_arn(value: Any) -> str:
+    """KMSKeyArn as botocore's model constrains it; "" means the default key (AWS omits the
+    field then). Nimbus seals variables with its node key whatever key is named."""
+    if not isinstance(value, str) or len(value) > 10_000 or not KMS_KEY_ARN_RE.fullmatch(value):
+        raise ValidationError(
+            f"1 validation error detected: Value '{value}' at 'kMSKeyArn' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"
+        )
+    return value
+
+
 def runtime(value: Any, runnable: Sequence[str], *, today: date | None = None) -> str:
     """The runtime, if AWS accepts it for a new function on ``today`` (default: now, UTC)
     and this host can run it."""

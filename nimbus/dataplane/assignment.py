@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nimbus.clock import Clock
-from nimbus.dataplane import pool_policy
+from nimbus.dataplane import credential_policy, pool_policy
+from nimbus.dataplane.execution_role import ExecutionRole
 from nimbus.dataplane.placement import Placement
 from nimbus.errors import TooManyRequestsError
 from nimbus.model.invocation import EnvironmentSpec
@@ -37,6 +38,8 @@ class Tracked:
     owner: str | None = None  # the provisioned-concurrency config that asked for it
     busy: bool = False
     retired: bool = False
+    timeout_s: float = 0.0
+    credentials_expire_at: float | None = None  # epoch seconds; None: no role credentials
 
     def idle_view(self) -> pool_policy.IdleEnv:
         return pool_policy.IdleEnv(
@@ -63,8 +66,12 @@ class Assignment:
         clock: Clock,
         keep_alive_s: float,
         on_cold_start: Callable[[str], None] = lambda _name: None,
+        execution_role: ExecutionRole | None = None,
     ) -> None:
+        """``execution_role``: mints each new environment's role credentials (None: specs
+        go to hosts as they are, for tests without IAM)."""
         self._placement = placement
+        self._execution_role = execution_role
         self._clock = clock
         self._keep_alive_s = keep_alive_s
         self._on_cold_start = on_cold_start
@@ -91,7 +98,7 @@ class Assignment:
         finally:
             tracked.busy = False
             tracked.last_used = self._clock.monotonic()
-            if tracked.env.alive and not tracked.retired:
+            if tracked.env.alive and not tracked.retired and self._credentials_fresh(tracked):
                 self._park(tracked)
             else:
                 self._spawn(self._destroy(tracked))
@@ -164,7 +171,7 @@ class Assignment:
                 return None
             tracked = self._envs[chosen.id]
             self._remove_idle(tracked)
-            if tracked.env.alive:
+            if tracked.env.alive and self._credentials_fresh(tracked):
                 return tracked
             self._spawn(self._destroy(tracked))
 
@@ -180,8 +187,15 @@ class Assignment:
             for t in pool.values()
         ]
 
+    def _credentials_fresh(self, tracked: Tracked) -> bool:
+        return credential_policy.usable(
+            tracked.credentials_expire_at, now=self._clock.now(), timeout_s=tracked.timeout_s
+        )
+
     async def _cold_start(self, spec: EnvironmentSpec, *, provisioned: bool = False) -> Tracked:
         self._on_cold_start(spec.function_name)
+        if self._execution_role is not None:
+            spec = await self._execution_role.credentials_for(spec)
         slot = self._placement.choose(spec.memory_mb)
         if slot is None:
             idle = [t.idle_view() for t in self._all_idle()]
@@ -212,6 +226,8 @@ class Assignment:
             memory_mb=spec.memory_mb,
             last_used=self._clock.monotonic(),
             provisioned=provisioned,
+            timeout_s=float(spec.timeout_s),
+            credentials_expire_at=spec.credentials.expiration if spec.credentials else None,
         )
         self._envs[env.id] = tracked
         return tracked
@@ -241,6 +257,13 @@ class Assignment:
             self.reap()
 
     def reap(self) -> None:
+        """Destroy idle environments past their keep-alive, and idle ones (provisioned
+        included: their reconciler starts replacements) whose credentials no longer outlast
+        an invocation."""
+        for stale in self._all_idle():
+            if not self._credentials_fresh(stale):
+                self._remove_idle(stale)
+                self._spawn(self._destroy(stale))
         idle = [t.idle_view() for t in self._all_idle()]
         for view in pool_policy.expired(
             idle, now=self._clock.monotonic(), keep_alive_s=self._keep_alive_s

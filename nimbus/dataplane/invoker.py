@@ -21,7 +21,12 @@ from nimbus.clock import Clock, Random
 from nimbus.control.functions import FunctionService
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
-from nimbus.errors import ResourceConflictError, ResourceNotFoundError, ResourceNotReadyError
+from nimbus.errors import (
+    KMSAccessDeniedError,
+    ResourceConflictError,
+    ResourceNotFoundError,
+    ResourceNotReadyError,
+)
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, InvocationResult
 from nimbus.model.invoke import InvokeCall, InvokeOutcome
@@ -47,6 +52,13 @@ class InvokerSettings:
     endpoint_url: str
 
 
+class LoopGuardPort(Protocol):
+    async def trace_for(self, function: str, incoming: str | None, now: float) -> str:
+        """The trace header this invocation runs with, continuing ``incoming``'s lineage;
+        raises RecursiveInvocationError when recursive loop detection stops it
+        (events/loop_guard.py)."""
+
+
 def trace_id(now: float) -> str:
     """An X-Ray trace header as Lambda passes it (Lambda-Runtime-Trace-Id)."""
     return f"Root=1-{int(now):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
@@ -66,8 +78,10 @@ class Invoker:
         metrics: Metrics,
         clock: Clock,
         random: Random,
+        loops: LoopGuardPort | None = None,
     ) -> None:
         self._settings = settings
+        self._loops = loops
         self._functions = functions
         self._resolver = resolver
         self._layers = layers
@@ -87,6 +101,12 @@ class Invoker:
         request_id = call.request_id or str(uuid.uuid4())
         spec = await self.spec_for(config)
         invoked_arn = self._functions.arns.function(config.name, call.qualifier)
+        # Decided before any concurrency is taken: a stopped loop costs nothing.
+        trace = (
+            trace_id(self._clock.now())
+            if self._loops is None
+            else await self._loops.trace_for(config.name, call.trace_header, self._clock.now())
+        )
         started = time.perf_counter()
         try:
             async with (
@@ -104,7 +124,7 @@ class Invoker:
                     payload=call.payload or b"{}",
                     invoked_function_arn=invoked_arn,
                     deadline_ms=int((now + config.timeout) * 1000),
-                    trace_id=trace_id(now),
+                    trace_id=trace,
                     client_context=call.client_context,
                     tail_logs=call.tail_logs,
                 )
@@ -125,6 +145,7 @@ class Invoker:
             function_error=result.function_error,
             log_tail=result.log_tail,
             duration_ms=result.duration_ms,
+            trace_id=trace,
         )
 
     async def spec_for(
@@ -152,6 +173,7 @@ class Invoker:
             timeout_s=config.timeout,
             ephemeral_storage_mb=config.ephemeral_storage,
             environment=dict(config.environment),
+            role_arn=config.role,
             region=self._settings.region,
             account_id=self._settings.account_id,
             endpoint_url=self._settings.endpoint_url,
@@ -182,3 +204,6 @@ class Invoker:
             raise ResourceNotReadyError(
                 f"The function {config.name} is in the Failed state: {config.state_reason}"
             )
+        if config.environment_error is not None:
+            # AWS refuses to run a function whose variables it cannot decrypt (502).
+            raise KMSAccessDeniedError(config.environment_error)

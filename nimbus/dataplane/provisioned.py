@@ -24,6 +24,7 @@ from nimbus.errors import (
     NimbusError,
     ProvisionedConcurrencyConfigNotFoundError,
     ResourceNotFoundError,
+    public_reason,
 )
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invocation import EnvironmentSpec
@@ -228,7 +229,8 @@ class ProvisionedService:
             self._failures[key] = exc.message
             log.warning("provisioning %s failed: %s", owner, exc.message)
         except Exception as exc:  # keep serving; report FAILED with the reason
-            self._failures[key] = f"{type(exc).__name__}: {exc}"
+            # The reason without the server's paths (StatusReason is shown to callers).
+            self._failures[key] = f"{type(exc).__name__}: {public_reason(exc)}"
             log.exception("provisioning %s failed", owner)
 
     async def _maintain_forever(self) -> None:

@@ -20,7 +20,12 @@ Accept = Callable[[InvokeCall], Awaitable[str]]
 
 class QueuePort(Protocol):
     async def send_to_arn(
-        self, arn: str, body: str, attributes: Mapping[str, MessageAttribute] | None = None
+        self,
+        arn: str,
+        body: str,
+        attributes: Mapping[str, MessageAttribute] | None = None,
+        *,
+        trace_header: str | None = None,
     ) -> str: ...
 
 
@@ -32,6 +37,7 @@ class TopicPort(Protocol):
         *,
         subject: str | None = None,
         attributes: Mapping[str, MessageAttribute] | None = None,
+        trace_header: str | None = None,
     ) -> str: ...
 
 
@@ -42,16 +48,29 @@ class Destinations:
         self._accept = accept
 
     async def send(
-        self, arn: str, body: bytes, attributes: Mapping[str, MessageAttribute] | None = None
+        self,
+        arn: str,
+        body: bytes,
+        attributes: Mapping[str, MessageAttribute] | None = None,
+        *,
+        trace_header: str | None = None,
     ) -> None:
         """Deliver durably; a destination that does not exist (any more) is logged and skipped,
-        since nothing else could be done with the record."""
+        since nothing else could be done with the record.
+
+        ``trace_header`` is the trace header of the invocation the record is about: it goes
+        on as the queue message's AWSTraceHeader, the topic's deliveries' or the function's
+        invoke's trace header, so a loop through a destination or a DLQ is counted too."""
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         try:
             if service == "sqs":
-                await self._queues.send_to_arn(arn, body.decode(), attributes)
+                await self._queues.send_to_arn(
+                    arn, body.decode(), attributes, trace_header=trace_header
+                )
             elif service == "sns":
-                await self._topics.publish(arn, body.decode(), attributes=attributes)
+                await self._topics.publish(
+                    arn, body.decode(), attributes=attributes, trace_header=trace_header
+                )
             elif service == "lambda":
                 ref = parse_function_ref(arn)
                 await self._accept(
@@ -60,6 +79,7 @@ class Destinations:
                         qualifier=ref.qualifier,
                         payload=body,
                         invocation_type="Event",
+                        trace_header=trace_header,
                     )
                 )
             else:

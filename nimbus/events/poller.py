@@ -23,8 +23,13 @@ from typing import Protocol
 
 from nimbus.clock import Clock
 from nimbus.dataplane.ports import InvokerPort
-from nimbus.errors import NimbusError, ResourceNotFoundError, TooManyRequestsError
-from nimbus.events import policy
+from nimbus.errors import (
+    NimbusError,
+    RecursiveInvocationError,
+    ResourceNotFoundError,
+    TooManyRequestsError,
+)
+from nimbus.events import lineage, policy
 from nimbus.events.destinations import Destinations
 from nimbus.events.inbox import EventInbox
 from nimbus.events.records import (
@@ -33,7 +38,7 @@ from nimbus.events.records import (
     error_message,
     invocation_record,
 )
-from nimbus.model.arn import LATEST, Arns
+from nimbus.model.arn import LATEST, Arns, parse_function_ref
 from nimbus.model.async_event import AsyncEvent
 from nimbus.model.event_config import EffectiveEventConfig
 from nimbus.model.invoke import InvokeCall
@@ -42,6 +47,7 @@ from nimbus.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
+RECURSION_DROPPED = "RecursiveInvocationException"  # the record's condition for a stopped loop
 # (function, qualifier) -> the function's DeadLetterConfig target, if any
 DeadLetterLookup = Callable[[str, str | None], Awaitable[str | None]]
 
@@ -192,6 +198,9 @@ class EventPoller:
             await self._discard(event, config, "EventAgeExceeded", last, event.invokes)
             return
         response: Response | None = None
+        # What the records carry on: the trace header the attempt ran with (its lineage
+        # counted this invocation), else the one the event came with.
+        trace = event.trace_header
         kind: policy.OutcomeKind
         try:
             outcome = await self._invoker.invoke(
@@ -202,9 +211,11 @@ class EventPoller:
                     client_context=event.client_context,
                     request_id=event.id,
                     invocation_type="Event",
+                    trace_header=event.trace_header,
                 )
             )
             kind = "function_error" if outcome.function_error else "success"
+            trace = outcome.trace_id or event.trace_header
             response = Response(
                 executed_version=outcome.executed_version,
                 function_error=outcome.function_error,
@@ -212,6 +223,11 @@ class EventPoller:
             )
         except TooManyRequestsError:
             kind = "throttle"
+        except RecursiveInvocationError:
+            # AWS: "For asynchronous invokes, Lambda sends the event to a dead-letter queue or
+            # on-failure destination, if one is configured" — at once, without retries.
+            await self._discard(event, config, RECURSION_DROPPED, last, event.invokes)
+            return
         except ResourceNotFoundError as exc:
             # The function (or its alias/version) is gone, and its settings with it.
             log.warning("async event %s dropped: %s", event.id, exc.message)
@@ -241,7 +257,9 @@ class EventPoller:
         if isinstance(decision, policy.Deliver):
             if config.on_success is not None:
                 await self._destinations.send(
-                    config.on_success, self._record(event, "Success", response, invokes)
+                    config.on_success,
+                    self._record(event, "Success", response, invokes),
+                    trace_header=trace,
                 )
             await self._commit.write(self._repo.delete(event.id))
         elif isinstance(decision, policy.RetryAt):
@@ -256,7 +274,9 @@ class EventPoller:
             await self._commit.write(self._repo.reschedule(retry))
             self._wake_at(decision.at)
         else:
-            await self._discard(event, config, decision.condition, response or last, invokes)
+            await self._discard(
+                event, config, decision.condition, response or last, invokes, trace=trace
+            )
 
     async def _discard(
         self,
@@ -265,12 +285,31 @@ class EventPoller:
         condition: str,
         response: Response | None,
         invokes: int,
+        *,
+        trace: str | None = None,
     ) -> None:
+        trace = trace or event.trace_header
+        on_failure = config.on_failure
+        if (
+            on_failure is not None
+            and condition == RECURSION_DROPPED
+            and self._stopped_in(on_failure, trace)
+        ):
+            # The record of a stopped loop, sent to a function the chain already ran 16
+            # times, would be stopped in turn and its record sent again, without end.
+            log.warning(
+                "async event %s: recursive loop stopped; its record is not sent to %s, which "
+                "the loop already invoked %d times",
+                event.id,
+                on_failure,
+                lineage.MAX_INVOCATIONS,
+            )
+            on_failure = None
         # AWS sends to the on-failure destination and to the dead-letter queue, when both
         # are configured ("in addition to or instead of a dead-letter queue").
-        if config.on_failure is not None:
+        if on_failure is not None:
             await self._destinations.send(
-                config.on_failure, self._record(event, condition, response, invokes)
+                on_failure, self._record(event, condition, response, invokes), trace_header=trace
             )
         target = await self._dead_letter(event.function, event.qualifier)
         if target is not None:
@@ -283,10 +322,22 @@ class EventPoller:
                     error_code=response.status_code if response is not None else 429,
                     error_message=error_message(response, fallback),
                 ),
+                trace_header=trace,
             )
-        if config.on_failure is None and target is None:
+        if on_failure is None and target is None:
             log.info("async event %s discarded (%s)", event.id, condition)
         await self._commit.write(self._repo.delete(event.id))
+
+    def _stopped_in(self, destination: str, trace: str | None) -> bool:
+        """Is ``destination`` a function this trace's loop already ran 16 times?"""
+        if destination.split(":")[2:3] != ["lambda"]:
+            return False
+        try:
+            ref = parse_function_ref(destination)
+        except NimbusError:
+            return False
+        prior = lineage.prior_invocations(lineage.parse(trace), self._arns.function(ref.name))
+        return lineage.is_loop_to_stop(prior)
 
     def _record(
         self, event: AsyncEvent, condition: str, response: Response | None, invokes: int

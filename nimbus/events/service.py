@@ -65,6 +65,7 @@ class EventService:
             qualifier=call.qualifier,
             payload=call.payload,
             client_context=call.client_context,
+            trace_header=call.trace_header,
             enqueued_at=now,
             next_attempt_at=now,
         )

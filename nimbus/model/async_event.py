@@ -18,3 +18,5 @@ class AsyncEvent:
     backoffs: int = 0  # consecutive throttles / system errors
     invokes: int = 0  # attempts that reached the function (approximateInvokeCount)
     last_response: str | None = None  # JSON of the last failed response, for the record
+    # The X-Amzn-Trace-Id it was accepted with: its Lineage counts a recursive loop's hops.
+    trace_header: str | None = None

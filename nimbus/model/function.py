@@ -53,11 +53,21 @@ class FunctionConfig:
     code_sha256: str  # base64 sha256, as AWS reports CodeSha256
     code_size: int
     code_size_unzipped: int = 0
+    # The allowed signing profile version that signed this code (a function with a code
+    # signing config; control/code_signing.py), reported as AWS reports it.
+    signing_profile_version_arn: str | None = None
     description: str = ""
     timeout: int = 3
     memory_size: int = 128
     ephemeral_storage: int = 512
-    environment: Mapping[str, str] = field(default_factory=dict)
+    # The function's variables: in memory only in clear (the store seals them, store/
+    # functions.py), and never in a repr, so no log line or traceback can carry them.
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Why the stored variables could not be opened (sealed under another node key), as
+    # GetFunctionConfiguration's Environment.Error reports a KMS failure; None when they did.
+    environment_error: str | None = None
+    # Accepted and reported as AWS does; Nimbus seals variables with its node key either way.
+    kms_key_arn: str | None = None
     architectures: tuple[str, ...] = ("x86_64",)
     layers: tuple[LayerRef, ...] = ()
     dead_letter_target: str | None = None

@@ -8,6 +8,17 @@ from pathlib import Path
 
 
 @dataclass(frozen=True, kw_only=True)
+class SessionCredentials:
+    """Temporary credentials of the function's execution role, as one environment gets them
+    (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); never in a repr."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: float  # epoch seconds
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentSpec:
     """Everything a worker host needs to create one execution environment.
 
@@ -26,7 +37,12 @@ class EnvironmentSpec:
     memory_mb: int = 128
     timeout_s: int = 3
     ephemeral_storage_mb: int = 512
-    environment: Mapping[str, str] = field(default_factory=dict)  # the user's variables
+    # The user's variables; never in a repr (a logged spec must not carry them).
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    role_arn: str = ""  # the function's execution role
+    # Set per environment by the data plane at its cold start (dataplane/execution_role.py),
+    # not part of what makes environments interchangeable: ``config_key`` is.
+    credentials: SessionCredentials | None = field(default=None, repr=False)
     region: str = "us-east-1"
     account_id: str = "000000000000"
     endpoint_url: str = ""  # AWS_ENDPOINT_URL inside the function: this Nimbus

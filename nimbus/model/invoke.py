@@ -28,3 +28,6 @@ class InvokeOutcome:
     function_error: str | None = None  # "Unhandled" when the function failed
     log_tail: str = ""  # already trimmed to 4 KB; base64 it for X-Amz-Log-Result
     duration_ms: float = 0.0
+    # The trace header the invocation ran with (its lineage), for what it sends on:
+    # destinations carry it, as a function's own SDK calls do.
+    trace_id: str = ""

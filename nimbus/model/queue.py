@@ -22,6 +22,9 @@ class SendRequest:
     body: str
     delay_s: int | None = None  # None: the queue's DelaySeconds
     attributes: Mapping[str, MessageAttribute] = field(default_factory=dict)
+    # The AWSTraceHeader system attribute (MessageSystemAttributes, else the request's
+    # X-Amzn-Trace-Id): a recursive loop's lineage travels in it (events/lineage.py).
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,8 @@ class FunctionMetrics:
     errors: int = 0
     throttles: int = 0
     cold_starts: int = 0
+    # Invocations refused by recursive loop detection (AWS's RecursiveInvocationsDropped).
+    recursive_invocations_dropped: int = 0
     concurrent_executions: int = 0
     max_concurrent_executions: int = 0
     duration_ms_sum: float = 0.0
@@ -35,6 +37,7 @@ class FunctionMetrics:
             "Errors": self.errors,
             "Throttles": self.throttles,
             "ColdStarts": self.cold_starts,
+            "RecursiveInvocationsDropped": self.recursive_invocations_dropped,
             "ConcurrentExecutions": self.concurrent_executions,
             "MaxConcurrentExecutions": self.max_concurrent_executions,
             "DurationAverage": self.duration_ms_sum / self.invocations if self.invocations else 0,
@@ -83,6 +86,10 @@ class Metrics:
             self.functions[name].throttles += 1
             self.account.throttles += 1
 
+    def recursion_dropped(self, name: str) -> None:
+        self.functions[name].recursive_invocations_dropped += 1
+        self.account.recursive_invocations_dropped += 1
+
     def snapshot(self) -> dict[str, object]:
         return {
             "Account": self.account.as_json(),
@@ -109,6 +116,12 @@ EXPORTED = (
     Exported("Errors", "nimbus_errors_total", True, "Invocations that ended in an error."),
     Exported("Throttles", "nimbus_throttles_total", True, "Invokes refused for concurrency."),
     Exported("ColdStarts", "nimbus_cold_starts_total", True, "Invocations on a new environment."),
+    Exported(
+        "RecursiveInvocationsDropped",
+        "nimbus_recursive_invocations_dropped_total",
+        True,
+        "Invocations stopped by recursive loop detection.",
+    ),
     Exported(
         "ConcurrentExecutions", "nimbus_concurrent_executions", False, "Invocations in flight."
     ),

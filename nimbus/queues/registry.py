@@ -33,6 +33,14 @@ from nimbus.store.group_commit import GroupCommit
 from nimbus.store.queues import QueueRepository, QueueRow
 
 
+def queue_name_from_arn(arn: str) -> str:
+    """The queue an SQS queue ARN names; QueueDoesNotExistError for any other ARN."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise QueueDoesNotExistError(f"The specified queue does not exist: {arn}")
+    return parts[5]
+
+
 @dataclass(kw_only=True, eq=False)
 class StoredMessage:
     id: str
@@ -48,6 +56,7 @@ class StoredMessage:
     receipt: str = ""
     version: int = 0
     dead_letter_source: str | None = None
+    trace_header: str | None = None  # AWSTraceHeader
 
 
 @dataclass(kw_only=True, eq=False)
@@ -121,6 +130,7 @@ class QueueRegistry:
                 receive_count=mrow.receive_count,
                 first_receive_at=mrow.first_receive_at,
                 dead_letter_source=mrow.dead_letter_source,
+                trace_header=mrow.trace_header,
             )
             queue.messages[message.id] = message
             queue.push(message)
@@ -143,10 +153,7 @@ class QueueRegistry:
         return parts[-1]
 
     def name_from_arn(self, arn: str) -> str:
-        parts = arn.split(":")
-        if len(parts) != 6 or parts[2] != "sqs":
-            raise QueueDoesNotExistError(f"The specified queue does not exist: {arn}")
-        return parts[5]
+        return queue_name_from_arn(arn)
 
     # --- queues ----------------------------------------------------------------------------
 

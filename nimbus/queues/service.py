@@ -66,6 +66,7 @@ class QueueService(QueueRegistry):
                     md5_of_attributes=qattr.md5_of_attributes(request.attributes),
                     sent_at=now,
                     visible_at=now + delay,
+                    trace_header=request.trace_header,
                 )
             )
         await self._commit.write(*(self._insert(name, message) for message in messages))
@@ -83,11 +84,17 @@ class QueueService(QueueRegistry):
         ]
 
     async def send_to_arn(
-        self, arn: str, body: str, attributes: Mapping[str, MessageAttribute] | None = None
+        self,
+        arn: str,
+        body: str,
+        attributes: Mapping[str, MessageAttribute] | None = None,
+        *,
+        trace_header: str | None = None,
     ) -> str:
-        sent = await self.send(
-            self.name_from_arn(arn), [SendRequest(body=body, attributes=attributes or {})]
-        )
+        """Send one message to the queue an ARN names (destinations, DLQs, topics); the
+        trace header becomes its AWSTraceHeader, so a loop through the queue is counted."""
+        request = SendRequest(body=body, attributes=attributes or {}, trace_header=trace_header)
+        sent = await self.send(self.name_from_arn(arn), [request])
         return sent[0].message_id
 
     async def receive(
@@ -196,6 +203,7 @@ class QueueService(QueueRegistry):
                 visible_at=message.visible_at,
                 receive_count=message.receive_count,
                 first_receive_at=message.first_receive_at,
+                trace_header=message.trace_header,
             )
         )
 
@@ -277,6 +285,8 @@ class QueueService(QueueRegistry):
         }
         if message.dead_letter_source is not None:
             system["DeadLetterQueueSourceArn"] = message.dead_letter_source
+        if message.trace_header is not None:
+            system["AWSTraceHeader"] = message.trace_header
         return ReceivedMessage(
             message_id=message.id,
             receipt_handle=message.receipt,

@@ -153,7 +153,12 @@ class TopicService:
         *,
         subject: str | None = None,
         attributes: Mapping[str, MessageAttribute] | None = None,
+        trace_header: str | None = None,
     ) -> str:
+        """Deliver to every subscription; ``trace_header`` (the publisher's X-Amzn-Trace-Id)
+        goes with each delivery — a queue's message keeps it as its AWSTraceHeader, a
+        function is invoked with it — so a loop through the topic is counted (AWS's
+        recursive loop detection covers SNS)."""
         name = self._name(topic_arn)
         message_id = str(uuid.uuid4())
         timestamp = iso_timestamp(self._clock.now())
@@ -168,6 +173,7 @@ class TopicService:
                     sub.endpoint,
                     message if raw else orjson.dumps(notification).decode(),
                     attrs if raw else None,
+                    trace_header=trace_header,
                 )
             else:
                 ref = parse_function_ref(sub.endpoint)
@@ -183,6 +189,7 @@ class TopicService:
                         qualifier=ref.qualifier,
                         payload=orjson.dumps({"Records": [record]}),
                         invocation_type="Event",
+                        trace_header=trace_header,
                     )
                 )
         return message_id

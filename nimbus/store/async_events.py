@@ -46,6 +46,7 @@ def _event(row: sa.Row[tuple[object, ...]]) -> AsyncEvent:
         backoffs=m["backoffs"],
         invokes=m["invokes"],
         last_response=m["last_response"],
+        trace_header=m["trace_header"],
     )
 
 
@@ -72,6 +73,7 @@ class AsyncEventRepository:
                 "claimed_by": claimed_by,
                 "claim_expires_at": claim_expires_at,
                 "last_response": event.last_response,
+                "trace_header": event.trace_header,
             },
         )
 

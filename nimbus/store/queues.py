@@ -75,6 +75,7 @@ class MessageRow:
     visible_at: float
     receive_count: int
     first_receive_at: float | None
+    trace_header: str | None = None  # the AWSTraceHeader system attribute
 
 
 def encode_attributes(
@@ -139,6 +140,7 @@ class QueueRepository:
                     visible_at=row.visible_at,
                     receive_count=row.receive_count,
                     first_receive_at=row.first_receive_at,
+                    trace_header=row.trace_header,
                 )
             )
         return queue_rows, message_rows
@@ -192,6 +194,7 @@ class QueueRepository:
                 "visible_at": row.visible_at,
                 "receive_count": row.receive_count,
                 "first_receive_at": row.first_receive_at,
+                "trace_header": row.trace_header,
             },
         )
 

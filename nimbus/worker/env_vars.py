@@ -70,15 +70,30 @@ def build(
         "LAMBDA_TASK_ROOT": paths.task_root,
         "LAMBDA_RUNTIME_DIR": paths.runtime_dir,
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
-        # Credentials of the function's role; Nimbus does not check signatures.
-        "AWS_ACCESS_KEY_ID": "ASIANIMBUSFAKEKEYID00",
-        "AWS_SECRET_ACCESS_KEY": "nimbus/fake/secret/access/key/000000000000",
-        "AWS_SESSION_TOKEN": "nimbus-fake-session-token",
+        **credentials(spec),
     }
     if spec.endpoint_url:
         defaults["AWS_ENDPOINT_URL"] = spec.endpoint_url
     user = {k: v for k, v in spec.environment.items() if k not in RESERVED_ENV}
     return {**defaults, **user, **reserved}
+
+
+def credentials(spec: EnvironmentSpec) -> dict[str, str]:
+    """The execution role's temporary credentials, as AWS sets them in every environment.
+    The data plane mints them per environment (dataplane/execution_role.py); a spec made
+    without it (a bare worker host in tests) gets inert ones no Nimbus accepts."""
+    creds = spec.credentials
+    if creds is None:
+        return {
+            "AWS_ACCESS_KEY_ID": "ASIANIMBUSNOCREDENTIALS",
+            "AWS_SECRET_ACCESS_KEY": "none",
+            "AWS_SESSION_TOKEN": "none",
+        }
+    return {
+        "AWS_ACCESS_KEY_ID": creds.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+        "AWS_SESSION_TOKEN": creds.session_token,
+    }
 
 
 def exec_wrapper(environment: Mapping[str, str]) -> str | None:

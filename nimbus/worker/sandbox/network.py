@@ -40,7 +40,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from nimbus.errors import ServiceError
+from nimbus.errors import ServiceError, public_reason
 from nimbus.worker.sandbox import network_host
 from nimbus.worker.sandbox import network_policy as policy
 from nimbus.worker.sandbox.config import Bind
@@ -394,7 +394,9 @@ class FunctionNetwork:
                     for waiter in self._waiters:
                         if not waiter.done():
                             waiter.set_exception(
-                                NetworkError(f"Could not make a function network: {exc}")
+                                NetworkError(
+                                    f"Could not make a function network: {public_reason(exc)}"
+                                )
                             )
                     self._waiters = []
                     return

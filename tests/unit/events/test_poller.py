@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from nimbus.errors import TooManyRequestsError
+from nimbus.errors import RecursiveInvocationError, TooManyRequestsError
+from nimbus.events import lineage
 from nimbus.events.destinations import Destinations
 from nimbus.events.inbox import EventInbox
 from nimbus.events.policy import RetrySettings
@@ -18,7 +19,7 @@ from nimbus.events.poller import EventPoller
 from nimbus.model.arn import Arns
 from nimbus.model.async_event import AsyncEvent
 from nimbus.model.event_config import EffectiveEventConfig
-from nimbus.model.invoke import InvokeCall
+from nimbus.model.invoke import InvokeCall, InvokeOutcome
 from nimbus.model.queue import MessageAttribute
 from nimbus.store.async_events import AsyncEventRepository
 from nimbus.store.database import open_engine
@@ -34,11 +35,18 @@ DLQ = "arn:aws:sqs:us-east-1:000000000000:dlq"
 class Sent:
     def __init__(self) -> None:
         self.messages: list[tuple[str, dict[str, Any], Mapping[str, MessageAttribute]]] = []
+        self.traces: list[str | None] = []  # each message's AWSTraceHeader
 
     async def send_to_arn(
-        self, arn: str, body: str, attributes: Mapping[str, MessageAttribute] | None = None
+        self,
+        arn: str,
+        body: str,
+        attributes: Mapping[str, MessageAttribute] | None = None,
+        *,
+        trace_header: str | None = None,
     ) -> str:
         self.messages.append((arn, orjson.loads(body), attributes or {}))
+        self.traces.append(trace_header)
         return "id"
 
     async def publish(self, topic_arn: str, message: str, **_kw: Any) -> str:
@@ -91,7 +99,9 @@ class Rig:
             inbox=EventInbox(capacity=16, lease_s=900),
         )
 
-    async def enqueue(self, payload: bytes = b'{"n": 1}') -> AsyncEvent:
+    async def enqueue(
+        self, payload: bytes = b'{"n": 1}', trace_header: str | None = None
+    ) -> AsyncEvent:
         now = self.clock.now()
         event = AsyncEvent(
             id="req-1",
@@ -100,6 +110,7 @@ class Rig:
             payload=payload,
             enqueued_at=now,
             next_attempt_at=now,
+            trace_header=trace_header,
         )
         await self.commit.write(self.repo.insert(event, claimed_by=None, claim_expires_at=0.0))
         return event
@@ -240,3 +251,47 @@ async def test_an_expired_claim_is_claimed_again(rig: Rig) -> None:
     rig.clock.advance(31)  # node a died mid-invoke
     again = await rig.repo.claim(node="b", now=rig.clock.now(), lease_s=30, limit=10)
     assert [e.id for e in again] == ["req-1"]
+
+
+# --- trace headers: a loop through a destination or a DLQ is counted too -------------------
+
+INCOMING = "Root=1-aaaaaaaa-bbbbbbbbbbbbbbbbbbbbbbbb;Sampled=0;Lineage=0f0f0f0f:3"
+RAN_WITH = "Root=1-aaaaaaaa-bbbbbbbbbbbbbbbbbbbbbbbb;Parent=p;Sampled=0;Lineage=0f0f0f0f:4"
+
+
+async def test_a_destination_gets_the_trace_header_the_invocation_ran_with(rig: Rig) -> None:
+    def traced(call: InvokeCall) -> InvokeOutcome:
+        assert call.trace_header == INCOMING
+        return InvokeOutcome(
+            request_id="req-1", executed_version="$LATEST", payload=b"{}", trace_id=RAN_WITH
+        )
+
+    rig.invoker.script = traced
+    await rig.enqueue(trace_header=INCOMING)
+    await rig.run_due()
+    assert rig.sent.traces == [RAN_WITH]
+
+
+async def test_a_stopped_loop_goes_to_on_failure_and_dlq_with_its_trace_header(rig: Rig) -> None:
+    rig.invoker.script = lambda call: RecursiveInvocationError("loop")
+    await rig.enqueue(trace_header=INCOMING)
+    await rig.run_due()
+    assert [arn for arn, _r, _a in rig.sent.messages] == [FAILURE_Q, DLQ]
+    assert rig.sent.messages[0][1]["requestContext"]["condition"] == (
+        "RecursiveInvocationException"
+    )
+    assert rig.sent.traces == [INCOMING, INCOMING]
+    assert await rig.repo.count() == 0
+
+
+async def test_a_stopped_loops_record_is_not_sent_back_into_the_loop(rig: Rig) -> None:
+    # OnFailure is the function itself, which the chain already ran 16 times: sending the
+    # record would be stopped again, and again, without end (the Rig's accept refuses).
+    fn = "arn:aws:lambda:us-east-1:000000000000:function:fn"
+    rig.configs.config = EffectiveEventConfig(on_failure=fn)
+    rig.invoker.script = lambda call: RecursiveInvocationError("loop")
+    at_limit = f"Root=1-a-b;Lineage={lineage.function_hash(fn)}:15"
+    await rig.enqueue(trace_header=at_limit)
+    await rig.run_due()
+    assert [arn for arn, _r, _a in rig.sent.messages] == [DLQ]
+    assert await rig.repo.count() == 0

@@ -1,0 +1,467 @@
+"""The SQS source of event source mappings: pollers that read a built-in queue and invoke the
+mapping's function synchronously with batches of messages, as Lambda's SQS pollers do.
+
+Each enabled mapping runs a ``MappingPoller``: a few poller tasks, each one
+
+    collect  long-poll the queue (through the queue service, not HTTP) until the batch is
+             full, its window has closed, or (no window) one receive returned something
+    invoke   the invoker, as every invocation (RequestResponse), with AWS's SQS event; the
+             first message's AWSTraceHeader travels as the invoke's trace header (lineage)
+    settle   success: delete the batch; function error: leave it (the queue hands it out
+             again after its visibility timeout, and its redrive policy moves it to the
+             dead-letter queue); ReportBatchItemFailures: delete all but the failed items;
+             a recursive loop stopped (the 17th hop): leave it, like a function error;
+             throttled or a system error: leave it and back off
+
+The number of pollers follows AWS: five to start, one more while batches come back full
+(a backlog), one fewer after an empty poll or a throttle, never more than
+ScalingConfig.MaximumConcurrency. Disabling or deleting a mapping lets each poller finish
+the batch it is invoking and hands back the messages it was still collecting; closing the
+node cancels them (their messages come back after the visibility timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from nimbus.clock import Clock
+from nimbus.dataplane.ports import InvokerPort
+from nimbus.errors import (
+    InvalidParameterValueError,
+    NimbusError,
+    QueueDoesNotExistError,
+    RecursiveInvocationError,
+    ResourceNotFoundError,
+    TooManyRequestsError,
+)
+from nimbus.events import mapping_rules as rules
+from nimbus.model.event_source_mapping import EventSourceMapping
+from nimbus.model.function import FunctionConfig
+from nimbus.model.invoke import InvokeCall
+from nimbus.model.queue import BatchFailure, MessageAttribute, ReceivedMessage
+
+log = logging.getLogger(__name__)
+
+
+class QueuePort(Protocol):
+    """The queue service as the pollers use it (``queues.service.QueueService``)."""
+
+    def name_from_arn(self, arn: str) -> str:
+        """Raises QueueDoesNotExistError for an ARN that is not an SQS queue's."""
+
+    def arn(self, name: str) -> str: ...
+
+    def get_attributes(self, name: str, names: Sequence[str]) -> dict[str, str]:
+        """Raises QueueDoesNotExistError."""
+
+    async def receive(
+        self,
+        name: str,
+        *,
+        max_messages: int = 1,
+        visibility_timeout: int | None = None,
+        wait_s: int | None = None,
+    ) -> list[ReceivedMessage]: ...
+
+    async def delete(self, name: str, receipts: Sequence[str]) -> list[BatchFailure | None]: ...
+
+    async def change_visibility(
+        self, name: str, entries: Sequence[tuple[str, int]]
+    ) -> list[BatchFailure | None]: ...
+
+
+# --- the event ---------------------------------------------------------------------------
+
+
+def trace_header_of(message: ReceivedMessage) -> str | None:
+    """The message's AWSTraceHeader system attribute (the queue service sets it when the
+    message was sent with one: MessageSystemAttributes or the sender's X-Amzn-Trace-Id)."""
+    return message.system_attributes.get("AWSTraceHeader") or None
+
+
+def _attribute(value: MessageAttribute) -> dict[str, Any]:
+    # Lambda's record shape: stringValue or binaryValue (base64), the always-empty list
+    # values, and dataType (AWS's sample event, "Using Lambda with Amazon SQS").
+    body: dict[str, Any] = {}
+    if value.string_value is not None:
+        body["stringValue"] = value.string_value
+    if value.binary_value is not None:
+        body["binaryValue"] = base64.b64encode(value.binary_value).decode()
+    body["stringListValues"] = []
+    body["binaryListValues"] = []
+    body["dataType"] = value.data_type
+    return body
+
+
+def sqs_record(message: ReceivedMessage, *, source_arn: str, region: str) -> dict[str, Any]:
+    """One entry of the ``Records`` list Lambda passes a function for an SQS message."""
+    # Every system attribute, AWSTraceHeader included when the message has one (AWS's event).
+    attributes = dict(message.system_attributes)
+    return {
+        "messageId": message.message_id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": attributes,
+        "messageAttributes": {name: _attribute(v) for name, v in message.attributes.items()},
+        "md5OfBody": message.md5_of_body,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source_arn,
+        "awsRegion": region,
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    """A received message and its record, serialized once."""
+
+    message: ReceivedMessage
+    record: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.record) + 1  # and its comma
+
+
+def event_payload(batch: Sequence[Item]) -> bytes:
+    return b'{"Records":[' + b",".join(item.record for item in batch) + b"]}"
+
+
+# --- one mapping -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollerTuning:
+    """Knobs the node sets (tests shorten them)."""
+
+    default_ceiling: int = 1000  # pollers without MaximumConcurrency: the account's limit
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+class MappingPoller:
+    def __init__(
+        self,
+        mapping: EventSourceMapping,
+        *,
+        queue: str,
+        queues: QueuePort,
+        invoker: InvokerPort,
+        clock: Clock,
+        region: str,
+        tuning: PollerTuning,
+    ) -> None:
+        self.mapping = mapping
+        self._queue = queue
+        self._queues = queues
+        self._invoker = invoker
+        self._clock = clock
+        self._region = region
+        self._tuning = tuning
+        self._bounds = rules.scale_bounds(
+            mapping.settings.maximum_concurrency, tuning.default_ceiling
+        )
+        self._stopping = asyncio.Event()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._last_scale_up = clock.monotonic()
+        self.invokes = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for _ in range(self._bounds.floor):
+            self._spawn()
+
+    def stop(self) -> None:
+        """Stop polling; batches being invoked finish and are settled."""
+        self._stopping.set()
+
+    async def close(self) -> None:
+        self._stopping.set()
+        for task in list(self._workers):
+            task.cancel()
+        for task in list(self._workers):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def stopped(self) -> None:
+        """Wait until every poller has finished (after ``stop``)."""
+        while self._workers:
+            await asyncio.wait(set(self._workers))
+
+    @property
+    def pollers(self) -> int:
+        return len(self._workers)
+
+    def _spawn(self) -> None:
+        task = asyncio.create_task(self._work(), name=f"esm-{self.mapping.uuid}")
+        self._workers.add(task)
+        task.add_done_callback(self._workers.discard)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        carry: list[Item] = []
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                batch = await self.collect(carry)
+                outcome: rules.Outcome = "empty" if not batch else await self.deliver(batch)
+            except QueueDoesNotExistError:
+                log.warning(
+                    "event source mapping %s: queue %s does not exist",
+                    self.mapping.uuid,
+                    self.mapping.source_arn,
+                )
+                outcome = "error"
+            except Exception:
+                log.exception("event source mapping %s: poll failed", self.mapping.uuid)
+                outcome = "error"
+            failures = failures + 1 if outcome in ("throttled", "error") else 0
+            if self._retire(outcome):
+                break
+            if failures:
+                await self._pause(
+                    rules.backoff_s(
+                        failures,
+                        initial_s=self._tuning.backoff_initial_s,
+                        max_s=self._tuning.backoff_max_s,
+                    )
+                )
+        # Messages received beyond the last batch's payload limit go back to the queue.
+        await self._release(carry)
+
+    def _retire(self, outcome: rules.Outcome) -> bool:
+        """Apply the scaling rule after one cycle; True when this poller should end."""
+        now = self._clock.monotonic()
+        target = rules.next_pollers(
+            len(self._workers), outcome, self._bounds, now=now, last_scale_up=self._last_scale_up
+        )
+        if target > len(self._workers) and not self._stopping.is_set():
+            self._last_scale_up = now
+            self._spawn()
+        return target < len(self._workers)
+
+    async def _pause(self, seconds: float) -> None:
+        stop = asyncio.ensure_future(self._stopping.wait())
+        sleep = asyncio.ensure_future(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait({stop, sleep}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            sleep.cancel()
+
+    # --- one batch -------------------------------------------------------------------------
+
+    async def collect(self, carry: list[Item]) -> list[Item]:
+        """Receive until the batch is ready; ``carry`` holds messages received beyond the
+        payload limit, for the next batch. Empty when a long poll found nothing or the
+        mapping is stopping (then what was collected is handed back to the queue)."""
+        settings = self.mapping.settings
+        batch: list[Item] = list(carry)
+        carry.clear()
+        size = sum(item.size for item in batch)
+        opened_at = self._clock.monotonic() if batch else None
+        while True:
+            state = rules.BatchState(
+                records=len(batch),
+                size_bytes=size,
+                opened_at=opened_at,
+                now=self._clock.monotonic(),
+            )
+            if carry or rules.batch_ready(
+                state, batch_size=settings.batch_size, window_s=settings.batching_window_s
+            ):
+                return batch
+            wanted, wait = rules.next_receive(
+                state, batch_size=settings.batch_size, window_s=settings.batching_window_s
+            )
+            received = await self._receive(wanted, wait)
+            if self._stopping.is_set():
+                await self._release([*batch, *received])
+                return []
+            if not received and not batch:
+                return []
+            for message in received:
+                record = orjson.dumps(
+                    sqs_record(message, source_arn=self.mapping.source_arn, region=self._region)
+                )
+                item = Item(message=message, record=record)
+                if carry or not rules.fits(size, item.size, len(batch)):
+                    carry.append(item)
+                    continue
+                batch.append(item)
+                size += item.size
+            if opened_at is None and batch:
+                opened_at = self._clock.monotonic()
+
+    async def _receive(self, wanted: int, wait: int) -> list[ReceivedMessage]:
+        receive = asyncio.ensure_future(
+            self._queues.receive(self._queue, max_messages=wanted, wait_s=wait)
+        )
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({receive, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not receive.done():
+                receive.cancel()
+                # Let the cancellation land: a receive cut short returns nothing (what it had
+                # taken comes back after the visibility timeout).
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receive
+        if receive.cancelled():
+            return []
+        return receive.result()
+
+    async def deliver(self, batch: Sequence[Item]) -> rules.Outcome:
+        """Invoke the function with one batch and settle its messages."""
+        settings = self.mapping.settings
+        call = InvokeCall(
+            function_name=settings.function_name,
+            qualifier=settings.qualifier,
+            payload=event_payload(batch),
+            trace_header=trace_header_of(batch[0].message),
+        )
+        try:
+            outcome = await self._invoker.invoke(call)
+        except TooManyRequestsError:
+            return "throttled"
+        except RecursiveInvocationError as exc:
+            # A stopped loop (the message's AWSTraceHeader says the function already ran 16
+            # times for it): the batch stays in the queue, as after a function error, so its
+            # redrive policy moves it to the dead-letter queue; the other batches go on.
+            log.info("event source mapping %s: %s", self.mapping.uuid, exc.message)
+            return "partial"
+        except ResourceNotFoundError as exc:
+            log.warning("event source mapping %s: %s", self.mapping.uuid, exc.message)
+            return "error"
+        except NimbusError as exc:
+            log.info("event source mapping %s: invoke failed: %s", self.mapping.uuid, exc.message)
+            return "error"
+        self.invokes += 1
+        ids = [item.message.message_id for item in batch]
+        if outcome.function_error is not None:
+            done: list[Item] = []
+        elif settings.reports_item_failures:
+            failed = rules.failed_items(outcome.payload, ids)
+            done = (
+                []
+                if failed is rules.ALL_FAILED
+                else [item for item in batch if item.message.message_id not in failed]
+            )
+        else:
+            done = list(batch)
+        if done:
+            await self._queues.delete(self._queue, [item.message.receipt_handle for item in done])
+        full = len(batch) >= settings.batch_size
+        return "full" if full else "partial"
+
+    async def _release(self, items: Sequence[Item | ReceivedMessage]) -> None:
+        """Hand messages this poller holds but will not invoke with back to the queue now
+        rather than after their visibility timeout."""
+        receipts = [
+            (item.message if isinstance(item, Item) else item).receipt_handle for item in items
+        ]
+        if receipts:
+            with contextlib.suppress(NimbusError):
+                await self._queues.change_visibility(self._queue, [(r, 0) for r in receipts])
+
+
+# --- the source --------------------------------------------------------------------------
+
+
+class SqsPollers:
+    """The ``sqs`` kind of mapping source: checks mappings against their queue, and runs a
+    ``MappingPoller`` for each enabled one."""
+
+    def __init__(
+        self,
+        *,
+        queues: QueuePort,
+        invoker: InvokerPort,
+        clock: Clock,
+        region: str,
+        tuning: PollerTuning | None = None,
+    ) -> None:
+        self._queues = queues
+        self._invoker = invoker
+        self._clock = clock
+        self._region = region
+        self._tuning = tuning or PollerTuning()
+        self._running: dict[str, MappingPoller] = {}
+        self._stopping: set[MappingPoller] = set()
+        self._closed = False
+
+    def check(self, source_arn: str, function: FunctionConfig) -> None:
+        """The queue must be one of this node's, with a visibility timeout no shorter than
+        the function's timeout (AWS's checks and messages at CreateEventSourceMapping)."""
+        name = self._queue_name(source_arn)
+        visibility = int(
+            self._queues.get_attributes(name, ["VisibilityTimeout"])["VisibilityTimeout"]
+        )
+        rules.check_visibility(visibility, function.timeout)
+
+    def apply(self, mapping: EventSourceMapping) -> None:
+        """Run the mapping as it now is: (re)start its pollers when enabled, stop them when
+        disabled."""
+        self.remove(mapping.uuid)
+        if self._closed or not mapping.settings.enabled:
+            return
+        try:
+            queue = self._queue_name(mapping.source_arn)
+        except InvalidParameterValueError:
+            # The queue was deleted while the node was down: poll by name anyway, so the
+            # mapping resumes if a queue of that name comes back (the poller backs off).
+            queue = mapping.source_arn.rsplit(":", 1)[-1]
+        poller = MappingPoller(
+            mapping,
+            queue=queue,
+            queues=self._queues,
+            invoker=self._invoker,
+            clock=self._clock,
+            region=self._region,
+            tuning=self._tuning,
+        )
+        self._running[mapping.uuid] = poller
+        poller.start()
+
+    def remove(self, uuid: str) -> None:
+        poller = self._running.pop(uuid, None)
+        if poller is None:
+            return
+        poller.stop()
+        self._stopping.add(poller)
+        task = asyncio.ensure_future(poller.stopped())
+        task.add_done_callback(lambda _t: self._stopping.discard(poller))
+
+    def poller(self, uuid: str) -> MappingPoller | None:
+        return self._running.get(uuid)
+
+    async def close(self) -> None:
+        self._closed = True
+        pollers = [*self._running.values(), *self._stopping]
+        self._running.clear()
+        for poller in pollers:
+            await poller.close()
+
+    def _queue_name(self, source_arn: str) -> str:
+        try:
+            name = self._queues.name_from_arn(source_arn)
+            self._queues.get_attributes(name, ["QueueArn"])
+        except QueueDoesNotExistError:
+            name = ""
+        if not name or self._queues.arn(name) != source_arn:
+            raise InvalidParameterValueError(
+                "Error occurred while ReceiveMessage. SQS Error Code: "
+                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                f"queue does not exist or you do not have access to it ({source_arn})."
+            )
+        return name
