@@ -17,21 +17,16 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-import httpx
-
-from bench.common import deploy, report, run_wrk, running_server
+from bench.common import deploy, presigned_headers, report, run_wrk, running_server, wrk_script
 from nimbus.testing.server import NimbusServer
 
-LUA = """
-wrk.method = "POST"
-wrk.body = '{"bench": true}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Amz-Invocation-Type"] = "Event"
-"""
+BODY = b'{"bench": true}'
+HEADERS = {"Content-Type": "application/json", "X-Amz-Invocation-Type": "Event"}
 
 
 def run(server: NimbusServer, duration: int, connections: int) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    path = "/2015-03-31/functions/noop/invocations"
+    with server.http(timeout=60) as client:
         deploy(client, "noop")
         for _ in range(50):  # warm-up
             response = client.post(
@@ -40,9 +35,11 @@ def run(server: NimbusServer, duration: int, connections: int) -> dict[str, obje
                 headers={"X-Amz-Invocation-Type": "Event"},
             )
             assert response.status_code == 202, response.text
+    # wrk cannot sign: the one request it repeats is signed here (valid five minutes).
+    headers = presigned_headers(server, "POST", path, HEADERS, BODY)
     result = run_wrk(
-        f"{server.url}/2015-03-31/functions/noop/invocations",
-        script=LUA,
+        f"{server.url}{path}",
+        script=wrk_script("POST", BODY, headers),
         connections=connections,
         duration_s=duration,
     )

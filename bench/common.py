@@ -1,4 +1,10 @@
-"""Shared pieces of the benchmarks: a real server, deploying functions, and reporting."""
+"""Shared pieces of the benchmarks: a real server, deploying functions, and reporting.
+
+Every request is signed (SigV4, as the server's administrator), as a real client's is: the
+httpx clients sign each request (``NimbusServer.http``); the hand-written socket clients and
+wrk's Lua scripts, which cannot or should not spend their time signing, send a request
+signed once beforehand (``presigned_headers``) — the server verifies it in full each time,
+so the figures include authentication."""
 
 from __future__ import annotations
 
@@ -22,7 +28,14 @@ from typing import Any
 import httpx
 
 from nimbus.testing.archive import make_zip
-from nimbus.testing.server import ROLE, NimbusServer
+from nimbus.testing.server import (
+    ADMIN_ACCESS_KEY_ID,
+    ADMIN_SECRET_ACCESS_KEY,
+    REGION,
+    ROLE,
+    NimbusServer,
+)
+from nimbus.testing.signing import SigV4Auth, sign_headers
 
 NOOP = "def handler(event, context):\n    return None\n"
 
@@ -43,6 +56,60 @@ def summary(values_ms: Sequence[float]) -> dict[str, float]:
         "min_ms": round(min(values_ms), 3) if values_ms else 0.0,
         "max_ms": round(max(values_ms), 3) if values_ms else 0.0,
     }
+
+
+def admin_auth(service: str = "lambda") -> SigV4Auth:
+    """Signs httpx requests (sync or async clients) as the administrator, for ``service``."""
+    return SigV4Auth(ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, region=REGION, service=service)
+
+
+def presigned_headers(
+    server: NimbusServer,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    *,
+    service: str = "lambda",
+    unsigned_payload: bool = False,
+) -> dict[str, str]:
+    """Host, ``headers`` and the signature's own headers for this exact request, signed now as
+    the administrator: the same bytes may be sent any number of times for SigV4's five
+    minutes. With ``unsigned_payload`` the signature covers no body (X-Amz-Content-SHA256:
+    UNSIGNED-PAYLOAD), so requests differing only in their bodies share it."""
+    host = f"127.0.0.1:{server.port}"
+    given = {"Host": host, **(headers or {})}
+    # botocore hashes the body of any plain-http request, UNSIGNED-PAYLOAD or not: signed as
+    # https (the scheme is no part of what is signed), so that the header is what it signs.
+    scheme = "https" if unsigned_payload else "http"
+    signed = sign_headers(
+        method,
+        f"{scheme}://{host}{path}",
+        list(given.items()),
+        body,
+        access_key_id=ADMIN_ACCESS_KEY_ID,
+        secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+        region=REGION,
+        service=service,
+        unsigned_payload=unsigned_payload,
+    )
+    return {**given, **signed}
+
+
+def raw_request(server: NimbusServer, method: str, path: str, body: bytes = b"") -> bytes:
+    """A whole HTTP/1.1 request, presigned (for the hand-written socket clients)."""
+    headers = presigned_headers(server, method, path, body=body)
+    head = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def wrk_script(method: str, body: bytes, headers: dict[str, str]) -> str:
+    """A wrk Lua script sending one fixed request: ``headers`` (Host and a presigned
+    signature included) go as given; wrk adds only Content-Length, which is not signed."""
+    lines = [f"wrk.method = {json.dumps(method)}", f"wrk.body = {json.dumps(body.decode())}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    return "\n".join(lines) + "\n"
 
 
 def deploy(client: httpx.Client, name: str, source: str = NOOP, **config: Any) -> None:
@@ -78,16 +145,16 @@ def report(title: str, results: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def raw_invoke_loop(port: int, name: str, count: int, *, deadline_s: float = 60) -> list[float]:
+def raw_invoke_loop(
+    server: NimbusServer, name: str, count: int, *, deadline_s: float = 60
+) -> list[float]:
     """Warm invokes of ``name`` over one keep-alive socket, timed in ms: HTTP written and read
     by hand, so the figure is the server's latency, not an HTTP client library's (httpx adds
-    ~0.3-0.4 ms a request on this machine)."""
-    request = (
-        f"POST /2015-03-31/functions/{name}/invocations HTTP/1.1\r\n"
-        "Host: bench\r\nContent-Length: 2\r\n\r\n{}"
-    ).encode()
+    ~0.3-0.4 ms a request on this machine). The request is presigned: the server still
+    verifies its signature every time."""
+    request = raw_request(server, "POST", f"/2015-03-31/functions/{name}/invocations", b"{}")
     timings = []
-    with socket.create_connection(("127.0.0.1", port)) as sock:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         deadline = time.monotonic() + deadline_s
         for _ in range(count):

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import deploy, raw_invoke_loop, report, running_server, summary
+from bench.common import admin_auth, deploy, raw_invoke_loop, report, running_server, summary
 from nimbus.testing.server import NimbusServer
 
 
 def cold_and_warm(server: NimbusServer, cold: int, warm: int) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with server.http(timeout=60) as client:
         names = [f"cold-{i}" for i in range(cold)]
         for name in names:
             deploy(client, name)
@@ -44,8 +44,8 @@ def cold_and_warm(server: NimbusServer, cold: int, warm: int) -> dict[str, objec
         warm_ms = _warm_loop(client, "warm", warm)
         warm128_ms = _warm_loop(client, "warm128", warm)
         # The same, from a client that costs next to nothing: the server's own latency.
-        raw_ms = raw_invoke_loop(server.port, "warm", warm)
-        raw128_ms = raw_invoke_loop(server.port, "warm128", warm)
+        raw_ms = raw_invoke_loop(server, "warm", warm)
+        raw128_ms = raw_invoke_loop(server, "warm128", warm)
         envs = client.get("/_nimbus/environments").json()["environments"]
     uss = [mb for env in envs if env["pid"] and not env["busy"] for mb in [_uss_mb(env["pid"])]]
     return {
@@ -89,11 +89,13 @@ def _warm_loop(client: httpx.Client, name: str, count: int) -> list[float]:
 
 
 async def concurrent_cold(server: NimbusServer, count: int) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as setup:
+    with server.http(timeout=60) as setup:
         for i in range(count):
             deploy(setup, f"burst-{i}", f"def handler(e, c):\n    return {{'id': {i}, 'e': e}}\n")
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
-    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=120, limits=limits, auth=admin_auth()
+    ) as client:
 
         async def one(i: int) -> tuple[bool, float]:
             started = time.perf_counter()

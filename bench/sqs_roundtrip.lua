@@ -1,7 +1,19 @@
 -- wrk script for bench/sqs_roundtrip.py: each thread rotates SendMessage, ReceiveMessage and
 -- DeleteMessage (with receipt handles from its own receives) over SQS's JSON protocol.
+-- Signed: wrk cannot compute SigV4, so bench/sqs_roundtrip.py presigns each operation's
+-- headers (X-Amz-Content-SHA256: UNSIGNED-PAYLOAD, so one signature fits every body) and
+-- passes them in SQS_HOST, SQS_AUTH_<Op> and SQS_DATE_<Op>.
 local threads = {}
 local queue_url = os.getenv("SQS_QUEUE_URL")
+local signed = {}
+for _, op in ipairs({"SendMessage", "ReceiveMessage", "DeleteMessage"}) do
+  signed[op] = {
+    ["Host"] = os.getenv("SQS_HOST"),
+    ["Authorization"] = os.getenv("SQS_AUTH_" .. op),
+    ["X-Amz-Date"] = os.getenv("SQS_DATE_" .. op),
+    ["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD",
+  }
+end
 
 function setup(thread)
   table.insert(threads, thread)
@@ -17,8 +29,12 @@ function init(args)
 end
 
 local function call(op, body)
-  return wrk.format("POST", "/", {["X-Amz-Target"] = "AmazonSQS." .. op,
-                                  ["Content-Type"] = "application/x-amz-json-1.0"}, body)
+  local headers = {["X-Amz-Target"] = "AmazonSQS." .. op,
+                   ["Content-Type"] = "application/x-amz-json-1.0"}
+  for name, value in pairs(signed[op]) do
+    headers[name] = value
+  end
+  return wrk.format("POST", "/", headers, body)
 end
 
 function request()

@@ -7,6 +7,10 @@
    DeleteMessageBatch), from client processes running concurrent asyncio loops with httpx,
    each loop on its own queue, with round-trip latencies.
 
+Every request is signed as the administrator: httpx signs each; wrk, which cannot, sends
+headers presigned here for each operation with X-Amz-Content-SHA256: UNSIGNED-PAYLOAD (the
+signature then covers the headers, not the bodies, which change with every receipt handle).
+
 Bounded time, loopback only; every send is durable before it is answered.
 
     python -m bench.sqs_roundtrip [--duration 5] [--clients 2] [--loops 16]
@@ -26,7 +30,11 @@ from typing import Any
 
 import httpx
 
-from bench.common import report, run_wrk, running_server, summary
+from bench.common import admin_auth, presigned_headers, report, run_wrk, running_server, summary
+from nimbus.testing.server import NimbusServer
+
+WRK_OPERATIONS = ("SendMessage", "ReceiveMessage", "DeleteMessage")
+JSON_1_0 = "application/x-amz-json-1.0"
 
 
 async def _call(client: httpx.AsyncClient, op: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +87,9 @@ async def _loop(
 
 async def _process(url: str, index: int, duration: float, batch: int, loops: int) -> Any:
     limits = httpx.Limits(max_connections=loops, max_keepalive_connections=loops)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=limits, auth=admin_auth("sqs")
+    ) as client:
         deadline = time.perf_counter() + duration
         return await asyncio.gather(
             *(_loop(client, f"bench-{batch}-{index}-{n}", deadline, batch) for n in range(loops))
@@ -107,22 +117,32 @@ def run(url: str, duration: float, clients: int, batch: int, loops: int) -> dict
     }
 
 
-def wrk_single(url: str, duration: float, connections: int) -> dict[str, Any]:
+def wrk_single(server: NimbusServer, duration: float, connections: int) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         return {"wrk": "not installed"}
-    with httpx.Client(base_url=url, timeout=30) as client:
+    url = server.url
+    with server.http("sqs", timeout=30) as client:
         response = client.post(
             "/",
             json={"QueueName": "bench-wrk"},
             headers={"X-Amz-Target": "AmazonSQS.CreateQueue"},
         )
         queue = response.json()["QueueUrl"]
+    # Presigned per operation (bench/sqs_roundtrip.lua adds them), valid five minutes.
+    env = {"SQS_QUEUE_URL": queue, "SQS_HOST": f"127.0.0.1:{server.port}"}
+    for op in WRK_OPERATIONS:
+        headers = {"X-Amz-Target": f"AmazonSQS.{op}", "Content-Type": JSON_1_0}
+        signed = presigned_headers(
+            server, "POST", "/", headers, service="sqs", unsigned_payload=True
+        )
+        env[f"SQS_AUTH_{op}"] = signed["Authorization"]
+        env[f"SQS_DATE_{op}"] = signed["X-Amz-Date"]
     result = run_wrk(
         f"{url}/",
         script=Path(__file__).with_name("sqs_roundtrip.lua"),
         connections=connections,
         duration_s=duration,
-        env={"SQS_QUEUE_URL": queue},
+        env=env,
     )
     assert result is not None
     out = result.output
@@ -147,14 +167,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--loops", type=int, default=16, help="concurrent loops per process")
     args = parser.parse_args()
-    modes: dict[str, Callable[[str], dict[str, Any]]] = {
-        "single_messages_wrk": lambda url: wrk_single(url, args.duration, 32),
-        "batches_of_10": lambda url: run(url, args.duration, args.clients, 10, args.loops),
+    modes: dict[str, Callable[[NimbusServer], dict[str, Any]]] = {
+        "single_messages_wrk": lambda server: wrk_single(server, args.duration, 32),
+        "batches_of_10": lambda server: run(
+            server.url, args.duration, args.clients, 10, args.loops
+        ),
     }
     results = {}
     for label, mode in modes.items():  # a fresh server (and store) for each mode
         with running_server() as server:
-            results[label] = mode(server.url)
+            results[label] = mode(server)
     report("SQS send + receive + delete round trips", results)
 
 

@@ -19,28 +19,32 @@ import asyncio
 import gc
 import time
 
-import httpx
-
-from bench.common import deploy, report, run_wrk, running_server, summary
+from bench.common import (
+    deploy,
+    presigned_headers,
+    raw_request,
+    report,
+    run_wrk,
+    running_server,
+    summary,
+    wrk_script,
+)
 from nimbus.testing.server import NimbusServer
-
-LUA = """
-wrk.method = "POST"
-wrk.body = "{}"
-wrk.headers["Content-Type"] = "application/json"
-"""
 
 
 def wrk_throughput(
     server: NimbusServer, duration: int, connections: int, memory_mb: int
 ) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    path = "/2015-03-31/functions/noop/invocations"
+    with server.http(timeout=60) as client:
         deploy(client, "noop", MemorySize=memory_mb)
         for _ in range(100):  # warm-up
-            client.post("/2015-03-31/functions/noop/invocations", content=b"{}")
+            client.post(path, content=b"{}")
+    # wrk cannot sign: the one request it repeats is signed here (valid five minutes).
+    headers = presigned_headers(server, "POST", path, {"Content-Type": "application/json"}, b"{}")
     result = run_wrk(
-        f"{server.url}/2015-03-31/functions/noop/invocations",
-        script=LUA,
+        f"{server.url}{path}",
+        script=wrk_script("POST", b"{}", headers),
         connections=connections,
         duration_s=duration,
     )
@@ -65,13 +69,13 @@ async def _connect(port: int) -> Connection:
     return await asyncio.open_connection("127.0.0.1", port)
 
 
-async def _raw_post(conn: Connection, path: str) -> tuple[int, float]:
-    """One POST on an already open keep-alive connection, with asyncio streams: an httpx
-    client with 500 connections spends more CPU than the server does, so it would time
-    itself."""
+async def _raw_post(conn: Connection, request: bytes) -> tuple[int, float]:
+    """One (presigned) POST on an already open keep-alive connection, with asyncio streams:
+    an httpx client with 500 connections spends more CPU than the server does, so it would
+    time itself."""
     reader, writer = conn
     started = time.perf_counter()
-    writer.write(f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+    writer.write(request)
     await writer.drain()
     status = int((await reader.readline()).split()[1])
     length = 0
@@ -84,16 +88,16 @@ async def _raw_post(conn: Connection, path: str) -> tuple[int, float]:
 
 
 async def burst(server: NimbusServer, count: int) -> dict[str, object]:
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with server.http(timeout=60) as client:
         deploy(
             client, "sleepy", "import time\ndef handler(e, c):\n    time.sleep(0.1)\n    return 1\n"
         )
-    path = "/2015-03-31/functions/sleepy/invocations"
+    request = raw_request(server, "POST", "/2015-03-31/functions/sleepy/invocations", b"{}")
     # `count` clients, each with its own keep-alive connection, opened before timing starts.
     conns = await asyncio.gather(*(_connect(server.port) for _ in range(count)))
     # Warm-up: the first burst creates the environments (cold starts).
     warmup_started = time.perf_counter()
-    await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
+    await asyncio.gather(*(_raw_post(conn, request) for conn in conns))
     warmup_wall = time.perf_counter() - warmup_started
     # The client's own garbage collector must not pause it mid-burst (that would spread the
     # requests out and time the client, not the server).
@@ -101,13 +105,13 @@ async def burst(server: NimbusServer, count: int) -> dict[str, object]:
     gc.disable()
     try:
         started = time.perf_counter()
-        results = await asyncio.gather(*(_raw_post(conn, path) for conn in conns))
+        results = await asyncio.gather(*(_raw_post(conn, request) for conn in conns))
         wall = time.perf_counter() - started
     finally:
         gc.enable()
     for _reader, writer in conns:
         writer.close()
-    with httpx.Client(base_url=server.url, timeout=60) as client:
+    with server.http(timeout=60) as client:
         metrics = client.get("/_nimbus/metrics").json()["Functions"]["sleepy"]
     return {
         "burst_sleep_100ms": {

@@ -17,6 +17,7 @@ import uvicorn
 import uvloop
 
 from nimbus.config import Settings
+from nimbus.frontend.auth_gate import loopback_problem
 from nimbus.frontend.http_protocol import with_fd_reserve
 from nimbus.node import open_node
 from nimbus.node.frontend import build_frontend
@@ -55,6 +56,12 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings) -> None:
+    """Serve a node until stopped; refused (ValueError) before anything is built when
+    ``settings.auth`` is neither "on" nor "off", or is "off" on an address off loopback
+    (``auth_gate.loopback_problem``): every entry point, not only the CLI, fails closed."""
+    problem = loopback_problem(settings.auth, settings.host)
+    if problem is not None:
+        raise ValueError(problem)
     async with open_node(settings) as node:
         server = _Server(
             uvicorn.Config(
@@ -75,4 +82,7 @@ async def serve(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
+    problem = loopback_problem(settings.auth, settings.host)
+    if problem is not None:  # before an event loop is started for nothing
+        raise ValueError(problem)
     uvloop.run(serve(settings))

@@ -8,7 +8,10 @@ from typing import Annotated
 
 import typer
 
+from nimbus.cli_client import DEFAULT_ENDPOINT, DataDirOption, EndpointOption
+from nimbus.cli_credentials import credentials_app
 from nimbus.cli_layer import layer_app
+from nimbus.cli_sign import sign_app
 from nimbus.config import Settings
 
 app = typer.Typer(
@@ -17,6 +20,8 @@ app = typer.Typer(
 
 
 app.add_typer(layer_app, name="layer")
+app.add_typer(sign_app, name="sign")
+app.add_typer(credentials_app, name="credentials")
 
 
 @app.callback()
@@ -61,9 +66,17 @@ def server(
     account_id: Annotated[
         str | None, typer.Option(help="Account id in ARNs [NIMBUS_ACCOUNT_ID].")
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="on (SigV4 + IAM on every request) | off (no checks, everyone is root; "
+            "loopback only) [NIMBUS_AUTH]."
+        ),
+    ] = None,
 ) -> None:
     """Run a Nimbus node: the Lambda API, the data plane and a worker host."""
     from nimbus.app import run
+    from nimbus.frontend.auth_gate import loopback_problem
 
     settings = Settings.from_env(
         host=host,
@@ -76,17 +89,16 @@ def server(
         function_host_ports=function_host_ports,
         region=region,
         account_id=account_id,
+        auth=auth.strip().lower() if auth is not None else None,
     )
+    problem = loopback_problem(settings.auth, settings.host)
+    if problem is not None:
+        typer.echo(problem, err=True)
+        raise typer.Exit(2)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     run(settings)
-
-
-EndpointOption = Annotated[
-    str,
-    typer.Option("--endpoint", envvar="NIMBUS_ENDPOINT", help="The Nimbus server to talk to."),
-]
 
 
 @app.command()
@@ -98,31 +110,33 @@ def invoke(
         str, typer.Option(help="RequestResponse | Event | DryRun.")
     ] = "RequestResponse",
     tail: Annotated[bool, typer.Option(help="Print the log tail to stderr.")] = False,
-    endpoint: EndpointOption = "http://127.0.0.1:9001",
+    endpoint: EndpointOption = DEFAULT_ENDPOINT,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Invoke a function and print its response."""
     import base64
     import sys
 
-    import httpx
+    from nimbus.cli_client import Session, target
 
     params = {"Qualifier": qualifier} if qualifier else {}
     headers = {"X-Amz-Invocation-Type": invocation_type}
     if tail:
         headers["X-Amz-Log-Type"] = "Tail"
-    response = httpx.post(
-        f"{endpoint}/2015-03-31/functions/{name}/invocations",
-        content=payload.encode(),
-        params=params,
-        headers=headers,
-        timeout=960,
-    )
-    if tail and "x-amz-log-result" in response.headers:
-        sys.stderr.write(base64.b64decode(response.headers["x-amz-log-result"]).decode())
-    if response.status_code >= 400:
-        error_type = response.headers.get("x-amzn-errortype", "Error")
-        typer.echo(f"{error_type}: {response.json().get('message', response.text)}", err=True)
-        raise typer.Exit(1)
+    with Session(target(endpoint, data_dir), timeout=960) as session:
+        response = session.send(
+            "POST",
+            f"/2015-03-31/functions/{name}/invocations",
+            service="lambda",
+            content=payload.encode(),
+            params=params,
+            headers=headers,
+        )
+        if tail and "x-amz-log-result" in response.headers:
+            sys.stderr.write(base64.b64decode(response.headers["x-amz-log-result"]).decode())
+        if response.status_code >= 400:
+            typer.echo(session.target.explain(response), err=True)
+            raise typer.Exit(1)
     if response.content:
         typer.echo(response.text)
     if "x-amz-function-error" in response.headers:
@@ -135,20 +149,20 @@ def logs(
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new events.")
     ] = False,
-    endpoint: EndpointOption = "http://127.0.0.1:9001",
+    endpoint: EndpointOption = DEFAULT_ENDPOINT,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Print a function's logs (log group /aws/lambda/NAME)."""
     import time
 
-    import httpx
+    from nimbus.cli_client import Session, target
 
     after = 0
-    with httpx.Client(timeout=30) as client:
+    with Session(target(endpoint, data_dir)) as session:
         while True:
-            response = client.get(f"{endpoint}/_nimbus/logs/{name}", params={"after": after})
-            if response.status_code >= 400:
-                typer.echo(response.text, err=True)
-                raise typer.Exit(1)
+            response = session.call(
+                "GET", f"/_nimbus/logs/{name}", service="logs", params={"after": after}
+            )
             for event in response.json()["events"]:
                 after = event["id"]
                 typer.echo(event["message"].rstrip("\n"))
@@ -158,11 +172,12 @@ def logs(
 
 
 @app.command()
-def metrics(endpoint: EndpointOption = "http://127.0.0.1:9001") -> None:
+def metrics(endpoint: EndpointOption = DEFAULT_ENDPOINT, data_dir: DataDirOption = None) -> None:
     """Print invocation metrics per function and for the account (JSON)."""
-    import httpx
+    from nimbus.cli_client import Session, target
 
-    typer.echo(httpx.get(f"{endpoint}/_nimbus/metrics", timeout=30).text)
+    with Session(target(endpoint, data_dir)) as session:
+        typer.echo(session.call("GET", "/_nimbus/metrics", service="lambda").text)
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """`nimbus layer …`: package a directory as a layer and publish it (PublishLayerVersion).
 
-Talks to the server with httpx and the Lambda JSON body directly, so the CLI needs no AWS SDK.
+Talks to the server with httpx and the Lambda JSON body directly, signed as every CLI call is
+(``nimbus.cli_client``), so the CLI needs no AWS SDK.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from nimbus.cli_client import DEFAULT_ENDPOINT, DataDirOption, EndpointOption, Session, target
 
 layer_app = typer.Typer(no_args_is_help=True, help="Publish and inspect layers.")
 
@@ -55,15 +58,11 @@ def publish(
     ] = None,
     description: Annotated[str, typer.Option(help="Description of this version.")] = "",
     license_info: Annotated[str | None, typer.Option(help="License, e.g. MIT.")] = None,
-    endpoint: Annotated[
-        str,
-        typer.Option("--endpoint", envvar="NIMBUS_ENDPOINT", help="The Nimbus server to talk to."),
-    ] = "http://127.0.0.1:9001",
+    endpoint: EndpointOption = DEFAULT_ENDPOINT,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Zip DIRECTORY and publish it as the next version of layer NAME; prints the new
     version's ARN."""
-    import httpx
-
     data = zip_directory(directory)
     if not data or len(data) <= 22:  # an empty zip is just its end-of-directory record
         typer.echo(f"{directory} holds no files.", err=True)
@@ -78,9 +77,8 @@ def publish(
         body["CompatibleArchitectures"] = architecture
     if license_info is not None:
         body["LicenseInfo"] = license_info
-    response = httpx.post(f"{endpoint}/2018-10-31/layers/{name}/versions", json=body, timeout=300)
-    if response.status_code >= 400:
-        error_type = response.headers.get("x-amzn-errortype", "Error")
-        typer.echo(f"{error_type}: {response.json().get('message', response.text)}", err=True)
-        raise typer.Exit(1)
+    with Session(target(endpoint, data_dir), timeout=300) as session:
+        response = session.call(
+            "POST", f"/2018-10-31/layers/{name}/versions", service="lambda", json=body
+        )
     typer.echo(response.json()["LayerVersionArn"])

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from nimbus.errors import NimbusError
 from nimbus.frontend.aliases_api import AliasesApi
+from nimbus.frontend.code_signing_api import CodeSigningApi
 from nimbus.frontend.concurrency_api import ConcurrencyApi
 from nimbus.frontend.errors import handle_exception
 from nimbus.frontend.events_api import EventsApi
@@ -20,8 +22,11 @@ from nimbus.frontend.functions_api import FunctionsApi
 from nimbus.frontend.invoke_api import InvokeApi
 from nimbus.frontend.layers_api import LayersApi
 from nimbus.frontend.logs_api import LogsApi
+from nimbus.frontend.mappings_api import MappingsApi
 from nimbus.frontend.node_api import NodeApi
+from nimbus.frontend.policy_api import PolicyApi
 from nimbus.frontend.provisioned_api import ProvisionedApi
+from nimbus.frontend.recursion_api import RecursionApi
 from nimbus.frontend.request_ids import RequestIds
 from nimbus.frontend.root_api import RootApi
 from nimbus.frontend.versions_api import VersionsApi
@@ -44,6 +49,10 @@ class Apis:
     logs: LogsApi
     node: NodeApi
     root: RootApi
+    mappings: MappingsApi
+    policy: PolicyApi
+    recursion: RecursionApi
+    code_signing: CodeSigningApi
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -57,6 +66,10 @@ class Apis:
             *self.aliases.routes(),
             *self.layers.routes(),
             *self.events.routes(),
+            *self.mappings.routes(),
+            *self.policy.routes(),
+            *self.recursion.routes(),
+            *self.code_signing.routes(),
             *self.root.routes(),
         ]
 
@@ -76,9 +89,17 @@ def starlette_app(routes: Sequence[BaseRoute], *, lifespan: Lifespan | None = No
     )
 
 
-def build_asgi(apis: Apis, *, lifespan: Lifespan | None = None) -> HotRoutes:
-    return HotRoutes(
+def build_asgi(
+    apis: Apis,
+    *,
+    lifespan: Lifespan | None = None,
+    gate: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> ASGIApp:
+    """The application: the fast path over Starlette, behind ``gate`` (``auth_gate.AuthGate``:
+    authentication and authorization, outside everything) when given."""
+    hot = HotRoutes(
         RequestIds(starlette_app(apis.routes(), lifespan=lifespan)),
         invoke=apis.invoke.invoke,
         root=apis.root.root,
     )
+    return hot if gate is None else gate(hot)

@@ -18,13 +18,18 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from nimbus.dataplane.placement import out_of_descriptors
-from nimbus.errors import NimbusError, QueryProtocolError, TooManyRequestsError
+from nimbus.errors import (
+    NimbusError,
+    QueryProtocolError,
+    ResourceNotFoundError,
+    TooManyRequestsError,
+)
 from nimbus.frontend import request_ids
 from nimbus.frontend.xml_text import xml_text
 
 log = logging.getLogger(__name__)
 
-WireProtocol = Literal["rest-json", "sqs-json", "query"]
+WireProtocol = Literal["rest-json", "sqs-json", "query", "s3-xml"]
 PROTOCOL_KEY: Final = "nimbus.protocol"
 REQUEST_ID_KEY: Final = request_ids.SCOPE_KEY  # the query protocol echoes it in its errors
 
@@ -52,9 +57,18 @@ def _render(request: Request, exc: Exception) -> Response:
             return sqs_json_error(exc)
         if protocol == "query":
             return query_xml_error(exc, request_ids.request_id_of(request.scope))
+        if protocol == "s3-xml":
+            return s3_xml_error(exc, request_ids.request_id_of(request.scope))
         return rest_json_error(exc)
     if isinstance(exc, ClientDisconnect):
         return Response(status_code=400)  # nobody is left to answer
+    if isinstance(exc, HTTPException) and request.scope.get(PROTOCOL_KEY) == "s3-xml":
+        # A code-download path no route matches ("/_nimbus/code//../.zip"): a key with no
+        # blob, in the XML its other errors are in (the gate marked it so).
+        return s3_xml_error(
+            ResourceNotFoundError(f"No code blob at {request.url.path}."),
+            request_ids.request_id_of(request.scope),
+        )
     if isinstance(exc, HTTPException):
         # Starlette's router only raises 404 (no route) and 405 (no such method): to an SDK
         # both are an operation this endpoint does not have.
@@ -134,3 +148,16 @@ def query_xml_error(error: NimbusError, request_id: str) -> Response:
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
     )
     return Response(body, status_code=error.status, media_type="text/xml")
+
+
+def s3_xml_error(error: NimbusError, request_id: str) -> Response:
+    # S3's REST error shape, for the presigned code-download URLs (frontend/code_urls.py),
+    # which stand in for S3's: <Error><Code>AccessDenied</Code><Message>Request has
+    # expired</Message>...</Error>.
+    code, _ = _query_code(error)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{xml_text(code)}</Code><Message>{xml_text(error.message)}</Message>"
+        f"<RequestId>{request_id}</RequestId></Error>"
+    )
+    return Response(body, status_code=error.status, media_type="application/xml")

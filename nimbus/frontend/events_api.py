@@ -189,7 +189,11 @@ class EventsApi:
                 ) from exc
         request_id = await self._events.accept(
             InvokeCall(
-                function_name=name, qualifier=qualifier, payload=payload, invocation_type="Event"
+                function_name=name,
+                qualifier=qualifier,
+                payload=payload,
+                invocation_type="Event",
+                trace_header=request.headers.get("x-amzn-trace-id"),
             )
         )
         return Response(

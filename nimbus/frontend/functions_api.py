@@ -16,6 +16,7 @@ from nimbus.control.resolver import AliasName, Latest, Version, classify
 from nimbus.control.versions import VersionService
 from nimbus.errors import InvalidParameterValueError, ResourceNotFoundError
 from nimbus.frontend import params, wire
+from nimbus.frontend.code_urls import CodeUrls, code_location
 from nimbus.frontend.ports import ConcurrencyLimits, ConfigResolver
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import Arns, merge_qualifier, parse_function_ref, parse_tagged_function
@@ -49,6 +50,7 @@ class FunctionsApi:
         limits: ConcurrencyLimits,
         blobs: BlobStore,
         arns: Arns,
+        code_urls: CodeUrls | None = None,
     ) -> None:
         self._functions = functions
         self._versions = versions
@@ -56,6 +58,8 @@ class FunctionsApi:
         self._limits = limits
         self._blobs = blobs
         self._arns = arns
+        # Presigned code URLs (frontend/code_urls.py); None: plain ones (route-table tests).
+        self._code_urls = code_urls
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -128,7 +132,13 @@ class FunctionsApi:
         checked = await _checked_zip(code["ZipFile"])
         changes = wire.config_changes(body)
         tags = validation.tags(body.get("Tags"))
-        config = await self._functions.create(name=name, changes=changes, code=checked, tags=tags)
+        config = await self._functions.create(
+            name=name,
+            changes=changes,
+            code=checked,
+            tags=tags,
+            code_signing_config_arn=params.optional_string(body, "CodeSigningConfigArn"),
+        )
         if body.get("Publish") is True:
             # A published version is a snapshot of $LATEST; the version reported is the new one
             # — under the *unqualified* ARN, as AWS answers CreateFunction (LocalStack's
@@ -154,7 +164,7 @@ class FunctionsApi:
         qualifier = merge_qualifier(ref, request.query_params.get("Qualifier"))
         config = await self._resolver.config(ref.name, qualifier)
         tags = await self._functions.tags(ref.name)
-        location = f"{str(request.base_url).rstrip('/')}/_nimbus/code/{config.code_blob}.zip"
+        location = code_location(self._code_urls, str(request.base_url), config.code_blob)
         body: dict[str, Any] = {
             "Configuration": self._configuration(config, qualifier),
             "Code": {"RepositoryType": "S3", "Location": location},

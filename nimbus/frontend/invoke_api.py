@@ -108,6 +108,8 @@ class InvokeApi:
             client_context=_client_context(request.headers.get("x-amz-client-context")),
             tail_logs=log_type == "Tail" and invocation_type == "RequestResponse",
             invocation_type=invocation_type,
+            # A function's SDK forwards its _X_AMZN_TRACE_ID here: the loop count's carrier.
+            trace_header=request.headers.get("x-amzn-trace-id"),
         )
         if invocation_type == "DryRun":
             # Validates the function and qualifier without running anything.

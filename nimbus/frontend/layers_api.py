@@ -15,6 +15,7 @@ from nimbus.control import layer_rules, validation
 from nimbus.control.layers import LayerService
 from nimbus.errors import InvalidParameterValueError
 from nimbus.frontend import params
+from nimbus.frontend.code_urls import CodeUrls, code_location
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import Arns
 from nimbus.model.layer import LayerVersion
@@ -29,9 +30,12 @@ def _version(request: Request) -> int:
 
 
 class LayersApi:
-    def __init__(self, *, layers: LayerService, arns: Arns) -> None:
+    def __init__(
+        self, *, layers: LayerService, arns: Arns, code_urls: CodeUrls | None = None
+    ) -> None:
         self._layers = layers
         self._arns = arns
+        self._code_urls = code_urls  # presigned Content.Location (frontend/code_urls.py)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -97,7 +101,7 @@ class LayersApi:
         return {
             "Content": {
                 # Served by the functions route table, like a function's Code.Location.
-                "Location": f"{base}/_nimbus/code/{version.blob}.zip",
+                "Location": code_location(self._code_urls, base, version.blob),
                 "CodeSha256": version.code_sha256,
                 "CodeSize": version.code_size,
             },

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -25,7 +26,37 @@ async def json_body(request: Request, limit: int = MAX_REQUEST) -> dict[str, Any
             f"{request.scope.get('route_name', 'this')} operation"
         ),
     )
+    # The gate parsed this very body to authorize it (CreateFunction's ~70 MB): reuse that.
+    parsed = request.scope.get(PARSED_BODY_KEY)
+    if parsed is not None and parsed[0] is raw:
+        return dict(parsed[1])
     return parse_json_object(raw)
+
+
+# What the gate (``frontend.auth_gate``) hands the routes in the ASGI scope: the one place
+# these keys are named.
+PRINCIPAL_KEY: Final = "nimbus.principal"  # who signed the request (auth.principal.Principal)
+SERVICE_KEY: Final = "nimbus.service"  # the service the signature names
+OPERATION_KEY: Final = "nimbus.operation"  # the operations.Operation the gate authorized
+PARSED_BODY_KEY: Final = "nimbus.parsed_body"  # (raw body, its JSON object)
+FORM_KEY: Final = "nimbus.form"  # POST /'s query-protocol form, as the gate authorized it
+
+
+def query_values(query_string: bytes) -> dict[str, str]:
+    """A query string's parameters, one value each: the *last* of a repeated name, exactly as
+    Starlette's ``request.query_params`` reads them (``QueryParams``: latin-1, blank values
+    kept, later pairs overwriting earlier). The gate authorizes what this returns and the
+    handlers act on ``request.query_params``, so the two can never name different values."""
+    return dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def query_form(body: bytes, query_string: bytes) -> dict[str, str]:
+    """The query protocol's parameters (SNS, IAM, STS): the form body's, then the query
+    string's over them; a repeated name is its last value. Parsed once by the gate, which
+    authorizes it and hands it to ``root_api`` (``FORM_KEY``) to act on."""
+    form = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+    form.update(query_values(query_string))
+    return form
 
 
 def function_ref(arns: Arns, request: Request, *, allow_qualifier: bool = True) -> FunctionRef:

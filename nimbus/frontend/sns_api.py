@@ -8,6 +8,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Mapping
 
 from nimbus.errors import InvalidActionError, SnsInvalidParameterError
+from nimbus.frontend.sqs_params import http_trace_header
 from nimbus.frontend.xml_text import xml_text
 from nimbus.model.queue import MessageAttribute
 from nimbus.queues.topics import TopicService
@@ -15,6 +16,8 @@ from nimbus.queues.topics import TopicService
 Form = Mapping[str, str]
 # Returns the inner XML of <{Action}Result> (may be empty).
 Handler = Callable[[TopicService, Form], Awaitable[str]]
+# Publish also takes the request's X-Amzn-Trace-Id (a function's lineage).
+TracedHandler = Callable[[TopicService, Form, str | None], Awaitable[str]]
 XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
 
 
@@ -129,7 +132,7 @@ async def list_subscriptions_by_topic(topics: TopicService, form: Form) -> str:
     return await _list_subscriptions(topics, _required(form, "TopicArn"))
 
 
-async def publish(topics: TopicService, form: Form) -> str:
+async def publish(topics: TopicService, form: Form, trace_header: str | None = None) -> str:
     arn = form.get("TopicArn") or form.get("TargetArn")
     if not arn:
         raise SnsInvalidParameterError("Invalid parameter: TopicArn or TargetArn Reason: no value")
@@ -137,7 +140,11 @@ async def publish(topics: TopicService, form: Form) -> str:
     if message is None or message == "":
         raise SnsInvalidParameterError("Invalid parameter: Empty message")
     message_id = await topics.publish(
-        arn, message, subject=form.get("Subject"), attributes=_message_attributes(form)
+        arn,
+        message,
+        subject=form.get("Subject"),
+        attributes=_message_attributes(form),
+        trace_header=trace_header,
     )
     return _tag("MessageId", message_id)
 
@@ -155,12 +162,27 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 
-async def call(topics: TopicService, action: str, form: Form, request_id: str) -> str:
-    """The whole XML answer of one action."""
+TRACED: dict[str, TracedHandler] = {"Publish": publish}
+
+
+async def call(
+    topics: TopicService,
+    action: str,
+    form: Form,
+    request_id: str,
+    *,
+    trace_header: str | None = None,
+) -> str:
+    """The whole XML answer of one action; ``trace_header`` is the request's
+    X-Amzn-Trace-Id, which Publish carries to its deliveries."""
     handler = OPERATIONS.get(action)
     if handler is None:
         raise InvalidActionError(f"The action {action} is not valid for this endpoint.")
-    result = await handler(topics, form)
+    traced = TRACED.get(action)
+    if traced is not None:
+        result = await traced(topics, form, http_trace_header(trace_header))
+    else:
+        result = await handler(topics, form)
     return (
         f'<{action}Response xmlns="{XMLNS}"><{action}Result>{result}</{action}Result>'
         f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"

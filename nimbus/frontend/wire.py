@@ -49,8 +49,17 @@ def function_configuration(config: FunctionConfig, arns: Arns) -> dict[str, Any]
     if config.version == "$LATEST":
         # AWS reports the unqualified ARN for $LATEST.
         body["FunctionArn"] = arns.function(config.name)
-    if not config.environment:
+    if config.environment_error is not None:
+        # AWS answers reads of a function whose variables it cannot decrypt this way.
+        body["Environment"] = {
+            "Error": {"ErrorCode": "KMSAccessDeniedException", "Message": config.environment_error}
+        }
+    elif not config.environment:
         del body["Environment"]
+    if config.kms_key_arn:
+        body["KMSKeyArn"] = config.kms_key_arn
+    if config.signing_profile_version_arn:
+        body["SigningProfileVersionArn"] = config.signing_profile_version_arn
     if config.layers:
         body["Layers"] = [
             {"Arn": layer.arn, "CodeSize": layer.code_size} for layer in config.layers
@@ -104,6 +113,7 @@ def config_changes(body: dict[str, Any]) -> ConfigChanges:
             else None
         ),
         environment=validation.environment(env) if "Environment" in body else None,
+        kms_key_arn=validation.kms_key_arn(body["KMSKeyArn"]) if "KMSKeyArn" in body else None,
         ephemeral_storage=(
             validation.ephemeral_storage(body["EphemeralStorage"])
             if "EphemeralStorage" in body

@@ -1,6 +1,6 @@
 """The composition root: builds one node's parts in dependency order and wires them.
 
-    store -> hosts -> control plane -> data plane -> queues/topics/events -> frontend
+    store -> hosts -> control plane -> identity -> data plane -> queues/topics/events -> frontend
 
 Each stage is a function that takes what earlier stages built and returns a frozen dataclass
 of what it built; every dependency is passed to a constructor. Cleanups go on one exit stack,
@@ -19,6 +19,7 @@ from nimbus.node.control import ControlPlane, open_control
 from nimbus.node.dataplane import DataPlane, open_dataplane
 from nimbus.node.events import EventParts, open_events
 from nimbus.node.hosts import open_placement
+from nimbus.node.identity import IdentityParts, open_identity
 from nimbus.node.store import StoreParts, open_store
 
 
@@ -29,6 +30,7 @@ class Node:
     settings: Settings
     store: StoreParts
     control: ControlPlane
+    identity: IdentityParts
     data: DataPlane
     events: EventParts
 
@@ -45,6 +47,10 @@ def subscribe_to_function_changes(
     functions.on_change(data.provisioned.on_function_change)
     functions.on_change(control.aliases.on_function_change)
     functions.on_change(events.event_configs.on_function_change)
+    functions.on_change(control.code_signing.on_function_change)
+    functions.on_change(control.policies.on_function_change)
+    functions.on_change(control.recursion.on_function_change)
+    control.aliases.on_delete(control.policies.qualifier_deleted)
 
 
 @asynccontextmanager
@@ -56,10 +62,24 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         control = await open_control(
             settings, store, runtimes=placement.runnable_runtimes(), clock=clock, stack=stack
         )
+        identity = await open_identity(settings, store, control, clock=clock)
         data = await open_dataplane(
-            settings, store, control, placement=placement, clock=clock, stack=stack
+            settings,
+            store,
+            control,
+            placement=placement,
+            clock=clock,
+            stack=stack,
+            role_credentials=identity.directory,
         )
         events = await open_events(settings, store, control, data, clock=clock, stack=stack)
         subscribe_to_function_changes(control, data, events)
         await control.functions.resume_pending()
-        yield Node(settings=settings, store=store, control=control, data=data, events=events)
+        yield Node(
+            settings=settings,
+            store=store,
+            control=control,
+            identity=identity,
+            data=data,
+            events=events,
+        )

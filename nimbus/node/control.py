@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from nimbus.clock import Clock
 from nimbus.config import Settings
 from nimbus.control.aliases import AliasService
+from nimbus.control.code_signing import CodeSigningService
+from nimbus.control.function_policies import FunctionPolicyService
 from nimbus.control.functions import FunctionService
 from nimbus.control.layers import LayerService
+from nimbus.control.recursion import RecursionService
 from nimbus.control.resolver import QualifierResolver
 from nimbus.control.versions import VersionService
 from nimbus.model.arn import Arns
 from nimbus.node.store import StoreParts
 from nimbus.store.aliases import AliasRepository
+from nimbus.store.code_signing import CodeSigningRepository
+from nimbus.store.function_policies import FunctionPolicyRepository
+from nimbus.store.function_recursion import FunctionRecursionRepository
 from nimbus.store.functions import FunctionRepository
 from nimbus.store.layers import LayerRepository
 
@@ -30,6 +36,9 @@ class ControlPlane:
     aliases: AliasService
     versions: VersionService
     resolver: QualifierResolver
+    policies: FunctionPolicyService
+    recursion: RecursionService
+    code_signing: CodeSigningService
 
 
 async def open_control(
@@ -44,23 +53,41 @@ async def open_control(
     layers = LayerService(
         repo=LayerRepository(store.engine), blobs=store.blobs, arns=arns, clock=clock
     )
+    function_repo = FunctionRepository(store.engine, sealer=store.node_key)
+    # Variables stored in clear by an older Nimbus are sealed before anything serves.
+    await function_repo.reseal_plaintext()
+    code_signing = CodeSigningService(
+        repo=CodeSigningRepository(store.engine),
+        functions=function_repo,
+        arns=arns,
+        clock=clock,
+        layer_blob=layers.layer_blob,
+        blobs=store.blobs,
+    )
     functions = FunctionService(
-        repo=FunctionRepository(store.engine),
+        repo=function_repo,
         blobs=store.blobs,
         arns=arns,
         clock=clock,
         layers=layers.resolve,
         runnable_runtimes=lambda: runtimes,
+        code_signing=code_signing,
     )
     stack.push_async_callback(functions.close)
     aliases = AliasService(repo=AliasRepository(store.engine), functions=functions)
     versions = VersionService(
-        repo=FunctionRepository(store.engine),
+        repo=function_repo,
         functions=functions,
         alias_users=aliases.referencing,
         clock=clock,
     )
     resolver = QualifierResolver(functions=functions, aliases=aliases)
+    policies = FunctionPolicyService(
+        repo=FunctionPolicyRepository(store.engine), functions=functions, aliases=aliases, arns=arns
+    )
+    recursion = RecursionService(
+        repo=FunctionRecursionRepository(store.engine), functions=functions, arns=arns
+    )
     return ControlPlane(
         arns=arns,
         functions=functions,
@@ -68,4 +95,7 @@ async def open_control(
         aliases=aliases,
         versions=versions,
         resolver=resolver,
+        policies=policies,
+        recursion=recursion,
+        code_signing=code_signing,
     )

@@ -6,14 +6,17 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+from nimbus.auth.ports import RoleCredentialIssuer
 from nimbus.clock import Clock, system_random
 from nimbus.config import Settings
 from nimbus.control.concurrency import ConcurrencyService
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
+from nimbus.dataplane.execution_role import ExecutionRole
 from nimbus.dataplane.invoker import Invoker, InvokerSettings
 from nimbus.dataplane.placement import Placement
 from nimbus.dataplane.provisioned import ProvisionedService
+from nimbus.events.loop_guard import LoopGuard
 from nimbus.node.control import ControlPlane
 from nimbus.node.store import StoreParts
 from nimbus.observability.metrics import Metrics
@@ -38,7 +41,10 @@ async def open_dataplane(
     placement: Placement,
     clock: Clock,
     stack: AsyncExitStack,
+    role_credentials: RoleCredentialIssuer | None = None,
 ) -> DataPlane:
+    """``role_credentials``: mints each environment's execution-role session (the identity
+    stage's issuer); None leaves environments with inert credentials."""
     counting = Counting(
         clock=clock,
         account_limit=settings.account_concurrency,
@@ -55,6 +61,11 @@ async def open_dataplane(
         clock=clock,
         keep_alive_s=settings.keep_alive_s,
         on_cold_start=counting.note_environment_start,
+        execution_role=(
+            ExecutionRole(issuer=role_credentials, ttl_s=settings.role_credentials_ttl_s)
+            if role_credentials is not None
+            else None
+        ),
     )
     assignment.start()
     stack.push_async_callback(assignment.close)
@@ -73,6 +84,7 @@ async def open_dataplane(
         metrics=metrics,
         clock=clock,
         random=system_random(),
+        loops=LoopGuard(recursion=control.recursion, metrics=metrics, arns=control.arns),
     )
     provisioned = ProvisionedService(
         repo=ProvisionedRepository(store.engine),

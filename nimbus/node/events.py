@@ -15,9 +15,11 @@ from nimbus.control.event_config import EventConfigService
 from nimbus.errors import NimbusError
 from nimbus.events.destinations import Destinations, KnownDestinations
 from nimbus.events.inbox import EventInbox
+from nimbus.events.mappings import MappingService
 from nimbus.events.policy import RetrySettings
 from nimbus.events.poller import EventPoller
 from nimbus.events.service import EventService
+from nimbus.events.sqs_poller import PollerTuning, SqsPollers
 from nimbus.node.control import ControlPlane
 from nimbus.node.dataplane import DataPlane
 from nimbus.node.store import StoreParts
@@ -25,6 +27,7 @@ from nimbus.queues.service import QueueService
 from nimbus.queues.topics import TopicService
 from nimbus.store.async_events import AsyncEventRepository
 from nimbus.store.event_configs import EventConfigRepository
+from nimbus.store.event_source_mappings import MappingRepository
 from nimbus.store.queues import QueueRepository
 from nimbus.store.topics import TopicRepository
 
@@ -40,6 +43,7 @@ class EventParts:
     events: EventService
     event_configs: EventConfigService
     poller: EventPoller
+    mappings: MappingService
 
 
 async def open_events(
@@ -117,6 +121,30 @@ async def open_events(
     stack.push_async_callback(poller.close)
     # One SQLite node: claims left in the store belong to this node's previous process.
     await poller.start(release_stale_claims=store.engine.dialect.name == "sqlite")
+    # Event source mappings: the service is source-neutral; each kind of source runs its own
+    # pollers (SQS queues today). Enabled mappings resume here, after a restart too.
+    mappings = MappingService(
+        repo=MappingRepository(store.engine),
+        resolver=control.resolver,
+        sources={
+            "sqs": SqsPollers(
+                queues=queues,
+                invoker=data.invoker,
+                clock=clock,
+                region=settings.region,
+                tuning=PollerTuning(default_ceiling=settings.account_concurrency),
+            )
+        },
+        arns=control.arns,
+        clock=clock,
+    )
+    stack.push_async_callback(mappings.close)
+    await mappings.load()
     return EventParts(
-        queues=queues, topics=topics, events=events, event_configs=event_configs, poller=poller
+        queues=queues,
+        topics=topics,
+        events=events,
+        event_configs=event_configs,
+        poller=poller,
+        mappings=mappings,
     )

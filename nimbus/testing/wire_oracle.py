@@ -3,7 +3,8 @@ a 5xx that AWS does not document for the operation.
 
 botocore reads errors by protocol: restJson (Lambda) from the ``x-amzn-ErrorType`` header and
 a JSON body's ``message``; SQS's JSON protocol from the body's ``__type``; the query protocol
-(SNS) from ``<ErrorResponse><Error><Code>``. ``problems`` says, for one response, what an SDK
+(SNS) from ``<ErrorResponse><Error><Code>``; S3's REST XML (the presigned code-download URLs,
+which stand in for S3's) from ``<Error><Code>``. ``problems`` says, for one response, what an SDK
 would fail to parse, or which status it should never have seen.
 """
 
@@ -16,7 +17,7 @@ from xml.etree import ElementTree
 
 import orjson
 
-Protocol = Literal["rest-json", "sqs-json", "query"]
+Protocol = Literal["rest-json", "sqs-json", "query", "s3-xml"]
 # A 5xx that bad input must never cause, even where the model lists it for the operation.
 NEVER_FROM_BAD_INPUT = frozenset({"ServiceException", "InternalError", "InternalFailure"})
 
@@ -58,12 +59,15 @@ def error_type(protocol: Protocol, answer: Answer) -> str | None:
         root = ElementTree.fromstring(answer.body)
     except ElementTree.ParseError:
         return None
-    code = root.find("./Error/Code")
-    return code.text if root.tag == "ErrorResponse" and code is not None and code.text else None
+    if protocol == "s3-xml":
+        code, wrapper = root.find("./Code"), "Error"
+    else:
+        code, wrapper = root.find("./Error/Code"), "ErrorResponse"
+    return code.text if root.tag == wrapper and code is not None and code.text else None
 
 
 def _has_message(protocol: Protocol, answer: Answer) -> bool:
-    if protocol == "query":
+    if protocol in ("query", "s3-xml"):
         return True  # <Message> may be empty; the code is what an SDK needs
     try:
         body = orjson.loads(answer.body)

@@ -8,6 +8,12 @@ input shape the bodies, query strings and headers are generated from. Real funct
 version, an alias, a layer, a queue and a topic exist first, so requests that name them get
 past the 404 into the code behind it. Hypothesis is derandomised and bounded in examples, so
 a run is the same run every time.
+
+Authentication is on: the fuzz's requests are signed (as the administrator) for what goes on
+the wire, hostile path and undecodable query included, so that they pass the gate and meet
+the validation behind it, as a malformed request from a real SDK user does on AWS. One in
+four keeps the junk it drew for the gate's own headers (Authorization, X-Amz-Date, the token,
+the content hash) instead: the gate's answers to those must be AWS errors too.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from hypothesis import strategies as st
 from nimbus.frontend.app import Apis
 from nimbus.testing import fuzz
 from nimbus.testing.fuzz import RouteCase
-from nimbus.testing.wire_oracle import Answer, Protocol, documented_5xx, problems
+from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, REGION
+from nimbus.testing.signing import SigV4Auth
+from nimbus.testing.wire_oracle import Answer, Protocol, documented_5xx, error_type, problems
 from tests.integration.invoke.helpers import deploy
 from tests.support import ROLE, NimbusServer, make_zip
 
@@ -68,7 +76,7 @@ LAMBDA_CASES = [c for c in CASES if c.template != "/"]
 @dataclass(frozen=True)
 class Target:
     server: NimbusServer
-    client: httpx.Client
+    client: httpx.Client  # signs as the administrator, for Lambda
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +89,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     )
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=TIMEOUT_S) as client:
+        with server.http(timeout=TIMEOUT_S) as client:
             yield Target(server, client)
     finally:
         server.stop()
@@ -119,7 +127,8 @@ def _resources(target: Target) -> dict[str, list[Any]]:
         "VersionNumber": [layer_arn.rsplit(":", 1)[1]],
         "Layers": [layer_arn],
         "StatementId": ["s1"],
-        "key": [location.rsplit("/", 1)[1].removesuffix(".zip")],
+        # The code URL is presigned now: its key is the path's last segment, query aside.
+        "key": [location.split("?", 1)[0].rsplit("/", 1)[1].removesuffix(".zip")],
         "ZipFile": [ZIP_B64],
         "Role": [ROLE],
         "Handler": ["app.handler"],
@@ -139,6 +148,73 @@ class FuzzRequest:
     target: str  # the raw request target: path (already percent-encoded) and query
     headers: Mapping[str, str]
     body: bytes
+    service: str = "lambda"  # the service it is signed for
+
+
+# The headers SigV4 is made of: junk in them is the gate's to answer, not the route's.
+GATE_HEADERS = frozenset({"authorization", "x-amz-date", "x-amz-security-token"})
+GATE_HEADERS |= {"x-amz-content-sha256"}
+
+
+def gate_junk(
+    generated: st.SearchStrategy[dict[str, str]],
+) -> st.SearchStrategy[dict[str, str]]:
+    """``generated`` headers, three times in four without the gate's own (the request is
+    then signed properly and reaches the route), else as drawn."""
+    return st.builds(
+        lambda headers, keep: (
+            headers if keep else {k: v for k, v in headers.items() if k.lower() not in GATE_HEADERS}
+        ),
+        generated,
+        st.sampled_from((False, False, False, True)),
+    )
+
+
+# What the gate answers a request it does not let through, in every protocol's spelling: a
+# request signed as the administrator with no junk in its gate headers must never get one
+# (else the fuzz would be meeting the gate, not the routes, and pass vacuously) -- but a
+# denial of a resource in another account, which the account's root may not touch without
+# that account's resource policy, as on AWS.
+AUTHENTICATION_REFUSALS = frozenset(
+    {
+        "MissingAuthenticationTokenException",
+        "MissingAuthenticationToken",
+        "IncompleteSignatureException",
+        "IncompleteSignature",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
+)
+DENIALS = frozenset({"AccessDeniedException", "AccessDenied", "AuthorizationError"})
+_ACCOUNT_ID = re.compile(rb"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def signed_clean(request: FuzzRequest) -> bool:
+    return not any(name.lower() in GATE_HEADERS for name in request.headers)
+
+
+def refused_by_the_gate(request: FuzzRequest, code: str | None) -> bool:
+    """Whether the gate stopped ``request`` (signed clean) before any route saw it."""
+    if not signed_clean(request) or code is None:
+        return False
+    if code in AUTHENTICATION_REFUSALS:
+        return True
+    named = request.target.encode() + b" " + request.body
+    foreign = any(m.group() != ACCOUNT.encode() for m in _ACCOUNT_ID.finditer(named))
+    return code in DENIALS and not foreign
+
+
+def auth_for(request: FuzzRequest) -> SigV4Auth | None:
+    """The administrator's signature for ``request``, or none when it brings its own
+    (junk) Authorization: that is sent as drawn. Any other junk gate header it has is signed
+    with it (X-Amz-Date the signer replaces by the real time)."""
+    if any(name.lower() == "authorization" for name in request.headers):
+        return None
+    return SigV4Auth(
+        ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, region=REGION, service=request.service
+    )
 
 
 _PARAM = re.compile(r"\{[^}]+\}")
@@ -167,7 +243,7 @@ def lambda_requests(case: RouteCase, known: fuzz.Known) -> st.SearchStrategy[Fuz
         ),
         path,
         fuzz.query(fuzz.located(shape, "querystring"), known),
-        fuzz.headers(fuzz.located(shape, "header"), known),
+        gate_junk(fuzz.headers(fuzz.located(shape, "header"), known)),
         body,
     )
 
@@ -181,7 +257,9 @@ def send(client: httpx.Client, request: FuzzRequest) -> Answer:
             headers={k.encode(): v.encode("latin-1") for k, v in request.headers.items()},
             content=request.body,
             # The target goes on the wire as generated: httpx would normalise "..", "%2e".
+            # (The signature covers that target, not the URL.)
             extensions={"target": request.target.encode()},
+            auth=auth_for(request),
         )
     except httpx.TimeoutException as exc:
         raise AssertionError(f"no answer in {TIMEOUT_S} s (a hang): {request}") from exc
@@ -215,7 +293,11 @@ def run(
     @given(strategy)
     def fuzzed(request: FuzzRequest) -> None:
         answer = send(target.client, request)
-        for problem in problems(protocol, answer, allowed_5xx=allowed):
+        found_here = problems(protocol, answer, allowed_5xx=allowed)
+        refusal = error_type(protocol, answer)
+        if refused_by_the_gate(request, refusal):
+            found_here.append(f"the gate refused a properly signed request ({refusal})")
+        for problem in found_here:
             found.setdefault(
                 f"{problem} <- {request.headers.get('X-Amz-Target', '')}", (request, answer)
             )
@@ -248,14 +330,16 @@ def test_lambda_route_answers_bad_input_with_aws_errors(target: Target, case: Ro
     known = _resources(target)
     op = LAMBDA.operation_model(case.operation) if case.operation else None
     allowed = documented_5xx(op)
-    run(target, lambda_requests(case, known), EXAMPLES, "rest-json", allowed)
+    # The presigned code-download URLs stand in for S3's, and answer in S3's XML.
+    protocol: Protocol = "s3-xml" if case.template.startswith("/_nimbus/code/") else "rest-json"
+    run(target, lambda_requests(case, known), EXAMPLES, protocol, allowed)
 
 
 def sqs_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
     shape = SQS.operation_model(operation).input_shape
     return st.builds(
-        lambda h, t, b: FuzzRequest("POST", "/", {**h, "X-Amz-Target": t}, b),
-        fuzz.headers({}, known),
+        lambda h, t, b: FuzzRequest("POST", "/", {**h, "X-Amz-Target": t}, b, "sqs"),
+        gate_junk(fuzz.headers({}, known)),
         # Now and then the operation's name is mangled (an SDK's typo, another service's).
         st.sampled_from(
             [f"AmazonSQS.{operation}"] * 9
@@ -291,13 +375,17 @@ def sns_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzReq
     )
     formed = st.builds(
         lambda value, q: FuzzRequest(
-            "POST", f"/?{fuzz.encode_query(q)}" if q else "/", FORM, _form(operation, shape, value)
+            "POST",
+            f"/?{fuzz.encode_query(q)}" if q else "/",
+            FORM,
+            _form(operation, shape, value),
+            "sns",
         ),
         fuzz.structure(shape, known) if shape is not None else st.just({}),
         query,
     )
     raw = st.builds(
-        lambda b: FuzzRequest("POST", "/", FORM, b),
+        lambda b: FuzzRequest("POST", "/", FORM, b, "sns"),
         st.one_of(
             st.sampled_from(fuzz.BAD_BODIES),
             st.sampled_from(
@@ -342,8 +430,14 @@ def test_oversized_streamed_body_is_refused_or_parsed_never_a_5xx(
 
     protocol: Protocol = "rest-json" if case.template != "/" else "sqs-json"
     headers = {"X-Amz-Target": "AmazonSQS.SendMessage"} if protocol == "sqs-json" else {}
+    service = "sqs" if protocol == "sqs-json" else "lambda"
+    auth = SigV4Auth(ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, region=REGION, service=service)
     try:
-        response = target.client.request(case.method, path, content=chunks(), headers=headers)
+        # Signed, so it meets the size checks behind the gate: the signer reads the stream to
+        # hash it, but it still goes chunked, with no Content-Length to trust.
+        response = target.client.request(
+            case.method, path, content=chunks(), headers=headers, auth=auth
+        )
     except httpx.WriteError:
         return  # answered (and closed) before the body was all sent: it was not buffered
     answer = Answer(response.status_code, dict(response.headers), response.content)

@@ -88,6 +88,19 @@ def test_routes_pair_with_the_operation_serving_their_method_and_uri() -> None:
     ]
 
 
+def test_the_s3_xml_error_code_is_read_from_error_and_query_xml_is_not_s3s() -> None:
+    # The presigned code-download URLs answer as S3 does: <Error><Code>, no ErrorResponse.
+    s3 = b'<?xml version="1.0"?>\n<Error><Code>AccessDenied</Code><Message>x</Message></Error>'
+    assert error_type("s3-xml", Answer(403, {}, s3)) == "AccessDenied"
+    assert problems("s3-xml", Answer(403, {}, s3)) == []
+    query = b"<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>"
+    assert error_type("s3-xml", Answer(400, {}, query)) is None
+    assert error_type("query", Answer(403, {}, s3)) is None
+    assert problems("s3-xml", Answer(404, {}, b"Not Found")) == [
+        "status 404 without a s3-xml error code"
+    ]
+
+
 def test_the_query_encoding_follows_the_model() -> None:
     shape = SNS.operation_model("Publish").input_shape
     out: list[tuple[str, str]] = []

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from nimbus.worker.log_pipe import marker
@@ -73,14 +72,15 @@ def database_bytes(data_dir: Path) -> int:
 def function_log(server: NimbusServer, name: str) -> list[str]:
     messages: list[str] = []
     after = 0
-    for _ in range(100):
-        events = httpx.get(
-            f"{server.url}/_nimbus/logs/{name}", params={"after": after, "limit": 10_000}
-        ).json()["events"]
-        if not events:
-            return messages
-        messages += [e["message"] for e in events]
-        after = events[-1]["id"]
+    with server.http() as http:
+        for _ in range(100):
+            events = http.get(
+                f"/_nimbus/logs/{name}", params={"after": after, "limit": 10_000}
+            ).json()["events"]
+            if not events:
+                return messages
+            messages += [e["message"] for e in events]
+            after = events[-1]["id"]
     return messages
 
 

@@ -90,6 +90,17 @@ def boto(event, context):
     client = boto3.client("lambda", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
     return sorted(f["FunctionName"] for f in client.list_functions()["Functions"])
 
+def boto_beyond_role(event, context):
+    # Reaching the API is not being let do anything: delete itself, which its role does not
+    # allow. The error code, or "deleted".
+    import boto3, botocore.exceptions
+    client = boto3.client("lambda", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    try:
+        client.delete_function(FunctionName=context.function_name)
+    except botocore.exceptions.ClientError as exc:
+        return exc.response["Error"]["Code"]
+    return "deleted"
+
 def dispatch(event, context):
     return globals()[event["op"]](event, context)
 
@@ -213,9 +224,11 @@ def lam(isolated: NimbusServer) -> Any:
 
 
 @pytest.fixture(scope="module")
-def probe(lam: Any) -> str:
+def probe(lam: Any, isolated: NimbusServer) -> str:
     name = "net-probe"
-    deploy(lam, name, PROBE, handler="app.dispatch", Timeout=30)
+    # Its execution role lets it call what it calls back into Nimbus ("boto", "listen").
+    role = isolated.create_role("net-probe-role", ["lambda:ListFunctions", "sqs:SendMessage"])
+    deploy(lam, name, PROBE, handler="app.dispatch", Timeout=30, Role=role)
     return name
 
 
@@ -284,6 +297,10 @@ def test_boto3_inside_the_function_reaches_nimbus_at_aws_endpoint_url(
     assert seen["endpoint"] == f"http://{seen['gateway']}:{isolated.port}"
     names = _invoke(lam, probe, "boto", {})
     assert probe in names
+    # With its execution role's credentials (AWS_ACCESS_KEY_ID... as on AWS), and only what
+    # that role allows: anything else it tries on the API is denied.
+    assert _invoke(lam, probe, "boto_beyond_role", {}) == "AccessDeniedException"
+    assert lam.get_function(FunctionName=probe)["Configuration"]["FunctionName"] == probe
 
 
 def test_chosen_host_ports_are_reachable_at_the_gateway(

@@ -64,12 +64,29 @@ def _connections(count):
         sock.close()
     return {"opened": len(opened), "alive": alive, "refused": refused}
 
+def _signed_get(host, port, path):
+    # A GET signed with the function's execution-role credentials, as boto3 would sign it.
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    env = os.environ
+    credentials = Credentials(
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"]
+    )
+    request = AWSRequest(method="GET", url=f"http://{host}:{port}{path}")
+    SigV4Auth(credentials, "lambda", env["AWS_REGION"]).add_auth(request)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    return ("\\r\\n".join(lines) + "\\r\\n\\r\\n").encode()
+
 def _api_connections(count):
     # Hold `count` connections to Nimbus's own API (AWS_ENDPOINT_URL), then send a request
-    # on each: the statuses, in the order the connections were opened.
+    # (signed: the role may GetAccountSettings) on each: the statuses, in the order the
+    # connections were opened.
     host, port = os.environ["AWS_ENDPOINT_URL"].split("//", 1)[1].rsplit(":", 1)
+    request = _signed_get(host, port, "/2016-08-19/account-settings")
     held = [socket.create_connection((host, int(port)), timeout=5) for _ in range(count)]
-    request = b"GET /2016-08-19/account-settings HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
     statuses = []
     for sock in held:
         try:
@@ -114,8 +131,11 @@ def lam(flood_server: NimbusServer) -> Any:
 
 
 @pytest.fixture(scope="module")
-def functions(lam: Any) -> tuple[str, str]:
-    deploy(lam, "rt-flood-hostile", HOSTILE, Timeout=60, MemorySize=256)
+def functions(flood_server: NimbusServer, lam: Any) -> tuple[str, str]:
+    # The hostile function's API requests are signed and allowed, so that a 200 is the API
+    # serving the connection and a 429 the per-source cap, not the gate.
+    role = flood_server.create_role("rt-flood-role", ["lambda:GetAccountSettings"])
+    deploy(lam, "rt-flood-hostile", HOSTILE, Timeout=60, MemorySize=256, Role=role)
     deploy(lam, "rt-flood-victim", VICTIM)
     call(lam, "rt-flood-victim", {"warm": True})
     return "rt-flood-hostile", "rt-flood-victim"

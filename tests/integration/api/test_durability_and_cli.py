@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from tests.support import ROLE, NimbusServer, make_zip
 
 
@@ -70,8 +71,9 @@ def test_kill9_keeps_every_acknowledged_function(tmp_path: Path) -> None:
 def aws(server: NimbusServer, *args: str, cwd: Path) -> Any:
     env = {
         **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        # The AWS CLI signs with the server's administrator key, as a user of `make run` does.
+        "AWS_ACCESS_KEY_ID": ADMIN_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_PAGER": "",
     }

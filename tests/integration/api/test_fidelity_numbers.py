@@ -1,15 +1,19 @@
 """End to end: numbers a client can put in a path, a query string or a body — beyond 64 bits,
 negative, in other digits, not numbers at all — are answered 4xx as AWS answers them, never
-with a 5xx (an OverflowError from the store, a ValueError from ``int("²")``)."""
+with a 5xx (an OverflowError from the store, a ValueError from ``int("²")``).
+
+The requests are signed (as the administrator): each must reach the route it names, never
+stop at the gate's 403."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import httpx
 import pytest
 
+from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, REGION
+from nimbus.testing.signing import SigV4Auth
 from tests.support import NimbusServer, create_function, make_zip
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return event\n"})
@@ -142,28 +146,34 @@ BODIES: list[tuple[str, str, str]] = [
 BODY_NUMBERS = ["99999999999999999999999", "-99999999999999999999999", "1e30", "-1", "1.5"]
 
 
+# POST / here is SNS's query protocol: it is signed for SNS (the service it dispatches on).
+SNS = SigV4Auth(ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, region=REGION, service="sns")
+
+
 @pytest.fixture(scope="module")
-def prepared(server: NimbusServer, lam: Any) -> str:
+def prepared(server: NimbusServer, lam: Any) -> NimbusServer:
     create_function(lam, FUNCTION, code=CODE, Publish=True)
     lam.get_waiter("function_active_v2").wait(FunctionName=FUNCTION, WaiterConfig={"Delay": 1})
     lam.create_alias(FunctionName=FUNCTION, Name="live", FunctionVersion="1")
     lam.publish_layer_version(LayerName=LAYER_NAME, Content={"ZipFile": LAYER})
-    return server.url
+    return server
 
 
 def _fill(template: str, value: str) -> str:
     return template.replace("{v}", value)
 
 
-def test_numeric_path_and_query_parameters_never_answer_5xx(prepared: str) -> None:
+def test_numeric_path_and_query_parameters_never_answer_5xx(prepared: NimbusServer) -> None:
     failures = []
-    with httpx.Client(base_url=prepared, timeout=30) as client:
+    with prepared.http(timeout=30) as client:
         for method, path, query in ROUTES:
             for value in VALUES:
                 url = _fill(path, value)
                 params = {_fill(k, value): _fill(v, value) for k, v in query.items()}
                 content = b"{}" if method in ("POST", "PUT") and url != "/" else None
-                response = client.request(method, url, params=params, content=content)
+                auth = SNS if url == "/" else client.auth
+                response = client.request(method, url, params=params, content=content, auth=auth)
+                assert response.status_code != 403, (method, url, params, response.text)
                 if response.status_code >= 500:
                     failures.append((method, url, params, response.status_code, response.text))
                 else:
@@ -171,13 +181,14 @@ def test_numeric_path_and_query_parameters_never_answer_5xx(prepared: str) -> No
     assert failures == []
 
 
-def test_numeric_body_fields_never_answer_5xx(prepared: str) -> None:
+def test_numeric_body_fields_never_answer_5xx(prepared: NimbusServer) -> None:
     failures = []
-    with httpx.Client(base_url=prepared, timeout=30) as client:
+    with prepared.http(timeout=30) as client:
         for method, path, template in BODIES:
             for value in BODY_NUMBERS:
                 body = template.format(v=value)
                 response = client.request(method, path, content=body.encode())
+                assert response.status_code != 403, (method, path, body, response.text)
                 if response.status_code >= 500:
                     failures.append((method, path, body, response.status_code, response.text))
     assert failures == []
@@ -195,9 +206,10 @@ def test_numeric_body_fields_never_answer_5xx(prepared: str) -> None:
     ],
 )
 def test_the_answers_are_those_aws_gives(
-    prepared: str, path: str, query: dict[str, str], expected: tuple[int, str | None]
+    prepared: NimbusServer, path: str, query: dict[str, str], expected: tuple[int, str | None]
 ) -> None:
-    response = httpx.get(f"{prepared}{path}", params=query)
+    with prepared.http() as http:
+        response = http.get(path, params=query)
     status, error_type = expected
     assert response.status_code == status, response.text
     assert response.headers["x-amzn-errortype"] == (error_type or "InvalidParameterValueException")

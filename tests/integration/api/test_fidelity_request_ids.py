@@ -56,11 +56,18 @@ def test_successes_carry_a_request_id(lam: Any, fname: str) -> None:
 def test_unknown_operations_and_unparsable_requests_carry_a_request_id(
     server: NimbusServer,
 ) -> None:
-    unknown = httpx.get(f"{server.url}/2015-03-31/no-such-thing")
+    with server.http() as http:  # signed: past the gate, to the router's own answers
+        unknown = http.get("/2015-03-31/no-such-thing")
+        wrong_method = http.patch("/2015-03-31/functions")
     assert unknown.status_code == 404
+    assert unknown.headers["x-amzn-errortype"] == "UnknownOperationException"
     assert UUID.match(unknown.headers["x-amzn-requestid"])
-    wrong_method = httpx.patch(f"{server.url}/2015-03-31/functions")
+    assert wrong_method.headers["x-amzn-errortype"] == "UnknownOperationException"
     assert UUID.match(wrong_method.headers["x-amzn-requestid"])
+    # The gate's own refusals carry one too.
+    refused = httpx.get(f"{server.url}/2015-03-31/functions")
+    assert refused.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    assert UUID.match(refused.headers["x-amzn-requestid"])
 
 
 def test_queue_and_topic_errors_carry_the_request_id_their_bodies_name(

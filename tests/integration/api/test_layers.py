@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -18,11 +19,21 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from tests.support import NimbusServer, create_function, error_of, make_zip
 
 CODE = make_zip({"app.py": "def handler(event, context):\n    return 1\n"})
 LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:"
 CLI = [sys.executable, "-m", "nimbus.cli"]
+
+
+def cli_env() -> dict[str, str]:
+    # The CLI signs with the administrator key the server was started with.
+    return {
+        **os.environ,
+        "NIMBUS_ADMIN_ACCESS_KEY_ID": ADMIN_ACCESS_KEY_ID,
+        "NIMBUS_ADMIN_SECRET_ACCESS_KEY": ADMIN_SECRET_ACCESS_KEY,
+    }
 
 
 def publish(lam: Any, name: str, **overrides: Any) -> dict[str, Any]:
@@ -359,6 +370,7 @@ def test_cli_layer_publish(server: NimbusServer, lam: Any, fname: str, tmp_path:
         capture_output=True,
         text=True,
         timeout=60,
+        env=cli_env(),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{LAYER_ARN}{fname}:1"
@@ -382,6 +394,7 @@ def test_cli_layer_publish(server: NimbusServer, lam: Any, fname: str, tmp_path:
         capture_output=True,
         text=True,
         timeout=60,
+        env=cli_env(),
     )
     assert bad.returncode == 1
     assert "ValidationException" in bad.stderr

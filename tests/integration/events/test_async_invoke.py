@@ -65,6 +65,11 @@ def drain(sqs: Any, url: str, *, want: int, timeout: float = 20.0) -> list[dict[
     return bodies
 
 
+def reporter_role(server: NimbusServer, name: str) -> str:
+    """An execution role that lets a REPORTER function find its queue and report to it."""
+    return server.create_role(f"{name}-role"[:64], ["sqs:GetQueueUrl", "sqs:SendMessage"])
+
+
 def reporter(server: NimbusServer, name: str, **config: Any) -> tuple[Any, Any, str]:
     lam, sqs = server.client("lambda"), server.client("sqs")
     attempts_url, _ = queue(sqs, "attempts")
@@ -74,6 +79,7 @@ def reporter(server: NimbusServer, name: str, **config: Any) -> tuple[Any, Any, 
         REPORTER,
         Environment={"Variables": {"ATTEMPTS_QUEUE": attempts_url.rsplit("/", 1)[1]}},
         Timeout=10,
+        Role=reporter_role(server, name),
         **config,
     )
     return lam, sqs, attempts_url
@@ -198,6 +204,7 @@ def test_every_accepted_event_survives_kill_9(tmp_path: Path) -> None:
         "crash-fn",
         REPORTER,
         Timeout=30,
+        Role=reporter_role(server, "crash-fn"),
         Environment={"Variables": {"ATTEMPTS_QUEUE": attempts_url.rsplit("/", 1)[1]}},
     )
     accepted: list[str] = []

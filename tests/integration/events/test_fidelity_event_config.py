@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -111,8 +110,9 @@ def test_a_write_that_sets_nothing_is_refused(server: NimbusServer, lam: Any, fn
                 operation(FunctionName=name)
             assert error_of(exc) == ("InvalidParameterValueException", 400, NOTHING)
     # JSON nulls are "not set" too.
-    url = f"{server.url}/2019-09-25/functions/{fname}/event-invoke-config"
-    response = httpx.put(url, json={"MaximumRetryAttempts": None, "DestinationConfig": None})
+    url = f"/2019-09-25/functions/{fname}/event-invoke-config"
+    with server.http() as http:  # signed (auth is on): the nulls are what is wrong
+        response = http.put(url, json={"MaximumRetryAttempts": None, "DestinationConfig": None})
     assert response.status_code == 400
     assert response.json()["message"] == NOTHING
     # An empty DestinationConfig is a setting (it clears both destinations), as on AWS.

@@ -6,7 +6,6 @@ import json
 import uuid
 from xml.etree import ElementTree
 
-import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -86,7 +85,8 @@ def test_bad_input_is_a_parseable_xml_error(
 ) -> None:
     topic = server.client("sns").create_topic(Name=f"x-{uuid.uuid4().hex[:8]}")["TopicArn"]
     data = {"Action": "Publish", "TopicArn": topic, "Message": "m", **form}
-    response = httpx.post(f"{server.url}/", data=data)
+    with server.http("sns") as http:  # signed (auth is on): the form is what is wrong
+        response = http.post("/", data=data)
     assert response.status_code == 400, response.text
     root = ElementTree.fromstring(response.content)  # raises on a character XML cannot carry
     assert root.findtext("Error/Code") == code

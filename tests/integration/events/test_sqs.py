@@ -214,19 +214,18 @@ def test_messages_survive_a_restart(tmp_path: Any) -> None:
         instance.stop()
 
 
-def test_sqs_body_that_is_json_but_not_an_object_is_a_400(server: Any) -> None:
-    import httpx
-
-    for body in (b"[]", b"1", b'"x"', b"null"):
-        response = httpx.post(
-            f"{server.url}/",
-            content=body,
-            headers={
-                "X-Amz-Target": "AmazonSQS.SendMessage",
-                "Content-Type": "application/x-amz-json-1.0",
-            },
-        )
-        assert response.status_code == 400, (body, response.text)
+def test_sqs_body_that_is_json_but_not_an_object_is_a_400(server: NimbusServer) -> None:
+    with server.http("sqs") as http:  # signed (auth is on): the body is what is wrong
+        for body in (b"[]", b"1", b'"x"', b"null"):
+            response = http.post(
+                "/",
+                content=body,
+                headers={
+                    "X-Amz-Target": "AmazonSQS.SendMessage",
+                    "Content-Type": "application/x-amz-json-1.0",
+                },
+            )
+            assert response.status_code == 400, (body, response.text)
 
 
 @pytest.mark.parametrize(
@@ -253,17 +252,16 @@ def test_sqs_body_that_is_json_but_not_an_object_is_a_400(server: Any) -> None:
 def test_a_member_of_the_wrong_json_type_is_invalid_parameter_value(
     sqs: Any, server: NimbusServer, operation: str, params: dict[str, Any]
 ) -> None:
-    import httpx
-
     url = new_queue(sqs)
-    response = httpx.post(
-        f"{server.url}/",
-        content=json.dumps({"QueueUrl": url, **params}),
-        headers={
-            "X-Amz-Target": f"AmazonSQS.{operation}",
-            "Content-Type": "application/x-amz-json-1.0",
-        },
-    )
+    with server.http("sqs") as http:  # signed (auth is on): the member is what is wrong
+        response = http.post(
+            "/",
+            content=json.dumps({"QueueUrl": url, **params}),
+            headers={
+                "X-Amz-Target": f"AmazonSQS.{operation}",
+                "Content-Type": "application/x-amz-json-1.0",
+            },
+        )
     assert response.status_code == 400, response.text
     assert response.json()["__type"] == "com.amazonaws.sqs#InvalidParameterValue"
     assert response.headers["x-amzn-query-error"] == "InvalidParameterValue;Sender"

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from typing import Any
 
+from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from tests.integration.invoke.helpers import deploy
 from tests.support import NimbusServer
 
 
 def nimbus(server: NimbusServer, *args: str) -> subprocess.CompletedProcess[str]:
+    # The CLI signs with the administrator key the server was started with.
+    env = {
+        **os.environ,
+        "NIMBUS_ADMIN_ACCESS_KEY_ID": ADMIN_ACCESS_KEY_ID,
+        "NIMBUS_ADMIN_SECRET_ACCESS_KEY": ADMIN_SECRET_ACCESS_KEY,
+    }
     return subprocess.run(
         [sys.executable, "-m", "nimbus.cli", *args, "--endpoint", server.url],
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 

@@ -157,8 +157,6 @@ def test_provisioned_environments_exist_before_first_invoke(lam: Any, fname: str
 def test_metrics_count_invocations_errors_and_throttles(
     lam: Any, server: NimbusServer, fname: str
 ) -> None:
-    import httpx
-
     deploy(
         lam,
         fname,
@@ -169,11 +167,12 @@ def test_metrics_count_invocations_errors_and_throttles(
     lam.put_function_concurrency(FunctionName=fname, ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError):
         lam.invoke(FunctionName=fname, Payload=b"{}")
-    metrics = httpx.get(f"{server.url}/_nimbus/metrics").json()["Functions"][fname]
+    with server.http() as http:  # signed: auth is on
+        metrics = http.get("/_nimbus/metrics").json()["Functions"][fname]
+        prometheus = http.get("/metrics").text
     assert metrics["Invocations"] == 2
     assert metrics["Errors"] == 1
     assert metrics["Throttles"] == 1
     assert metrics["MaxConcurrentExecutions"] == 1
     assert metrics["DurationMaximum"] > 0
-    prometheus = httpx.get(f"{server.url}/metrics").text
     assert f'nimbus_invocations_total{{function="{fname}"}} 2' in prometheus

@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from nimbus.store.migrations.migrator import head_revision
@@ -112,7 +111,8 @@ def test_the_topic_subscription_still_delivers(upgraded: NimbusServer) -> None:
 
 
 def test_the_old_logs_are_still_readable(upgraded: NimbusServer) -> None:
-    events = httpx.get(f"{upgraded.url}/_nimbus/logs/{v1.FUNCTION}").json()["events"]
+    with upgraded.http() as http:  # signed: auth is on
+        events = http.get(f"/_nimbus/logs/{v1.FUNCTION}").json()["events"]
     # The fixture's one invoke logged START/END/REPORT lines before the upgrade.
     assert any(e["message"].startswith("START") for e in events)
 

@@ -13,7 +13,6 @@ import json
 import platform
 from typing import Any
 
-import httpx
 import pytest
 
 from nimbus.worker.architecture import host_architecture
@@ -36,7 +35,9 @@ def elf_header(arch: str) -> bytes:
 
 
 def messages(server: NimbusServer, name: str) -> list[str]:
-    response = httpx.get(f"{server.url}/_nimbus/logs/{name}", timeout=10.0)
+    with server.http(timeout=10.0) as http:  # signed: auth is on
+        response = http.get(f"/_nimbus/logs/{name}")
+    assert response.status_code == 200, response.text
     return [event["message"] for event in response.json()["events"]]
 
 

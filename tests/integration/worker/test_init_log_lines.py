@@ -13,8 +13,6 @@ import base64
 import re
 from typing import Any
 
-import httpx
-
 from tests.support import NimbusServer, create_function, make_zip
 
 INIT_START = re.compile(
@@ -24,7 +22,9 @@ INIT_START = re.compile(
 
 
 def messages(server: NimbusServer, name: str) -> list[str]:
-    response = httpx.get(f"{server.url}/_nimbus/logs/{name}", timeout=10.0)
+    with server.http(timeout=10.0) as http:  # signed: auth is on
+        response = http.get(f"/_nimbus/logs/{name}")
+    assert response.status_code == 200, response.text
     return [event["message"] for event in response.json()["events"]]
 
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support import NimbusServer, create_function, make_zip
@@ -47,7 +46,9 @@ def deploy(lam: Any, name: str, *, sleep: float, timeout: int) -> None:
 
 
 def messages(server: NimbusServer, name: str) -> list[str]:
-    response = httpx.get(f"{server.url}/_nimbus/logs/{name}", timeout=10.0)
+    with server.http(timeout=10.0) as http:  # signed: auth is on
+        response = http.get(f"/_nimbus/logs/{name}")
+    assert response.status_code == 200, response.text
     return [event["message"] for event in response.json()["events"]]
 
 

@@ -13,6 +13,7 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from nimbus.auth.node_key import NodeKey
 from nimbus.control.functions import FunctionService
 from nimbus.control.resolver import QualifierResolver
 from nimbus.control.versions import VersionService
@@ -73,8 +74,9 @@ class Rig:
         async def no_layers(arns: Sequence[str]) -> tuple[tuple[LayerRef, ...], int]:
             return (), 0
 
+        node_key = NodeKey.generate()
         functions = FunctionService(
-            repo=FunctionRepository(engine),
+            repo=FunctionRepository(engine, sealer=node_key),
             blobs=BlobStore(tmp_path / "code"),
             arns=ARNS,
             clock=clock,
@@ -110,7 +112,7 @@ class Rig:
         functions_api = FunctionsApi(
             functions=functions,
             versions=VersionService(
-                repo=FunctionRepository(engine),
+                repo=FunctionRepository(engine, sealer=node_key),
                 functions=functions,
                 alias_users=no_alias_users,
                 clock=clock,

@@ -1,0 +1,465 @@
+"""The gate: every request authenticated (SigV4) and authorized (IAM) before any route sees
+it, as AWS's front door does — one ASGI wrapper outside everything else.
+
+For each HTTP request it marks the wire protocol errors are rendered in (restJson for Lambda
+paths, SQS's JSON for ``X-Amz-Target: AmazonSQS.*``, the query protocol's XML for any other
+``POST /``), reads the body once (bounded as AWS bounds it: 6 MB, but the code uploads'
+50 MB zip base64'd in JSON (``operations.body_bound``); beyond it 413, in the error the
+operation's handler would answer, before reading on),
+checks the signature (``auth.authenticator``), names the operation's IAM action and resource
+(``frontend.operations``), asks the authorizer, and passes the request on with its body
+replayed and ``scope["nimbus.principal"]`` / ``scope["nimbus.service"]`` (the signed
+service name) / ``scope["nimbus.operation"]`` set, and for ``POST /``'s query protocol the
+form it authorized (``scope["nimbus.form"]``: ``root_api`` acts on that very form). Query
+parameters are read once, as the handlers read them (``params.query_values``: a repeated
+name is its last value), so what is authorized is what is done.
+
+A request whose operation has no IAM action is refused — a route Nimbus does not have is
+UnknownOperationException (the router's answer), ``POST /`` without a known Action
+InvalidAction — but for the operations that decide for themselves
+(``SELF_AUTHORIZED``: STS's GetCallerIdentity, which needs no permission, and AssumeRole,
+decided by the role's trust policy).
+
+Denials are AWS's words ("User: <arn> is not authorized to perform: lambda:GetFunction on
+resource: <arn> because no identity-based policy allows the lambda:GetFunction action"), as
+``AccessDeniedException`` (Lambda, 403), ``AccessDenied`` (SQS, IAM) or SNS's
+``AuthorizationError``. Presigned code-download URLs (``frontend.code_urls``) are accepted
+instead of a signature on their one path. With ``auth="off"`` nothing is checked and every
+request acts as the account's root (refused unless the server listens on loopback:
+``loopback_problem``). Nothing here logs a header or a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final, Protocol
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nimbus.auth.authenticator import Authenticated, Claim
+from nimbus.auth.errors import QUERY_MISSING_TOKEN, MissingAuthenticationTokenError
+from nimbus.auth.policy import Allow, Decision, denial_message
+from nimbus.auth.policy import Request as PolicyRequest
+from nimbus.auth.principal import Principal
+from nimbus.errors import (
+    AccessDeniedError,
+    InvalidActionError,
+    NimbusError,
+    QueryProtocolError,
+    RequestEntityTooLargeError,
+    RequestTooLargeError,
+)
+from nimbus.frontend import operations
+from nimbus.frontend.code_urls import CodeUrls
+from nimbus.frontend.errors import WireProtocol, mark_protocol, render_error
+from nimbus.frontend.implied_access import implied_checks
+from nimbus.frontend.operations import Operation, OperationRequest
+from nimbus.frontend.params import (
+    FORM_KEY,
+    OPERATION_KEY,
+    PARSED_BODY_KEY,  # params.json_body reuses the gate's parse
+    PRINCIPAL_KEY,
+    SERVICE_KEY,
+    query_form,
+    query_values,
+)
+from nimbus.model.arn import Arns
+
+__all__ = ["OPERATION_KEY", "PRINCIPAL_KEY", "SERVICE_KEY", "AuthGate", "loopback_problem"]
+
+AUTH_MODES: Final = ("on", "off")
+# Operations with no IAM action the gate lets through: they decide for themselves.
+SELF_AUTHORIZED: Final = frozenset({("sts", "GetCallerIdentity"), ("sts", "AssumeRole")})
+# A 50 MB zip is 69,905,067 bytes once base64'd in CreateFunction's JSON (AWS's bound): the
+# most any request may have.
+MAX_BODY: Final = operations.MAX_CODE_REQUEST
+# What their handlers answer a payload past their bound (botocore's lambda model documents
+# RequestTooLargeException for Invoke); the rest of Lambda's say RequestEntityTooLarge.
+_PAYLOAD_OPERATIONS: Final = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
+_SIGNED_QUERY: Final = b"X-Amz-Signature="
+
+
+class Authenticate(Protocol):
+    """``auth.authenticator.Authenticator``: ``identify`` before the body is read (the key,
+    scope and time), ``verify`` the signature over it."""
+
+    async def identify(
+        self,
+        method: str,
+        raw_path: bytes,
+        query_string: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        *,
+        service: str | None = None,
+    ) -> Claim: ...
+
+    def verify(
+        self, claim: Claim, body: bytes, *, body_sha256: str | None = None
+    ) -> Authenticated: ...
+
+
+class IamArns(Protocol):
+    """``iam.directory.IdentityDirectory.canonical_arn``: a user's or role's ARN with its
+    real path (the request names only the entity)."""
+
+    async def canonical_arn(self, arn: str) -> str: ...
+
+
+class Decide(Protocol):
+    """``auth.authorizer.Authorizer.decide``."""
+
+    async def decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, object] | None = None,
+    ) -> Decision: ...
+
+
+class SnsAuthorizationError(QueryProtocolError):
+    # SNS's name for a denial (botocore's sns model: AuthorizationErrorException, code
+    # AuthorizationError, 403).
+    error_type = "AuthorizationErrorException"
+    query_code = "AuthorizationError"
+    status = 403
+
+
+class QueryAccessDeniedError(QueryProtocolError):
+    # IAM's, STS's and SQS's: code AccessDenied, 403.
+    error_type = "AccessDeniedException"
+    query_code = "AccessDenied"
+    status = 403
+
+
+def loopback_problem(auth: str, host: str) -> str | None:
+    """Why the server must not start with these settings (pure), or None: ``auth`` must be
+    "on" or "off", and "off" only on a loopback address (127.0.0.0/8, ::1, localhost)."""
+    if auth == "on":
+        return None
+    if auth != "off":
+        return f"NIMBUS_AUTH must be 'on' or 'off', not {auth!r}."
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (
+        f"Refusing to start with authentication off (NIMBUS_AUTH=off / --auth off) on {host}: "
+        "anyone who can reach it could do anything. Listen on 127.0.0.1, ::1 or localhost, "
+        "or turn authentication on."
+    )
+
+
+def protocol_of(method: str, path: str, headers: Sequence[tuple[bytes, bytes]]) -> WireProtocol:
+    """The wire protocol a request's errors are rendered in (pure)."""
+    if path != "/" or method != "POST":
+        return "s3-xml" if path.startswith("/_nimbus/code/") else "rest-json"
+    for name, value in headers:
+        if name == b"x-amz-target":
+            return "sqs-json" if value.startswith(b"AmazonSQS.") else "query"
+    return "query"
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
+    for name, value in headers:
+        if name == wanted:
+            return value
+    return None
+
+
+def signed_service(headers: Sequence[tuple[bytes, bytes]], query_string: bytes) -> str:
+    """The service a request's credential scope names, unverified ("" if none): with auth
+    off, ``POST /`` still dispatches on it."""
+    authorization = _header(headers, b"authorization") or b""
+    marker = authorization.find(b"Credential=")
+    if marker >= 0:
+        scope = authorization[marker + 11 :].split(b",", 1)[0].split(b"/")
+    else:
+        credential = dict(parse_qsl(query_string.decode("latin-1"))).get("X-Amz-Credential", "")
+        scope = credential.encode().split(b"/")
+    return scope[3].decode("latin-1") if len(scope) == 5 else ""
+
+
+def unknown_operation(operation: Operation) -> Exception:
+    """What a request the gate has no action for is answered: the router's 404
+    UnknownOperationException for a path Nimbus does not serve, InvalidAction for ``POST /``
+    (an Action no API has, or none)."""
+    if operation.service in ("sqs", "sns", "iam", "sts"):
+        return InvalidActionError(
+            f"The action {operation.name or '(none)'} is not valid for this endpoint."
+        )
+    return HTTPException(404)
+
+
+def denial(operation: Operation, message: str) -> Exception:
+    """AccessDenied in the operation's API's spelling."""
+    if operation.service == "sns":
+        return SnsAuthorizationError(message)
+    if operation.service in ("sqs", "iam", "sts"):
+        return QueryAccessDeniedError(message)
+    return AccessDeniedError(message)
+
+
+async def read_body(
+    receive: Receive,
+    headers: Sequence[tuple[bytes, bytes]],
+    limit: int,
+    too_large: NimbusError | None = None,
+) -> bytes:
+    """The whole body, refused (``too_large``) as soon as it passes ``limit`` (by
+    Content-Length before any of it is read). One copy at most: a body that arrives in one
+    message is returned as is."""
+    if too_large is None:
+        too_large = _too_large(limit)
+    length = _header(headers, b"content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    if len(chunks) == 1:
+        return chunks[0]
+    return b"".join(chunks)
+
+
+def _too_large(limit: int, operation: str = "") -> NimbusError:
+    """AWS's words for a request past ``limit``, in the error type its handler uses."""
+    if operation in _PAYLOAD_OPERATIONS or not operation:
+        error: type[NimbusError] = RequestTooLargeError
+    else:
+        error = RequestEntityTooLargeError
+    what = f"the {operation} operation" if operation else "any operation"
+    return error(f"Request must be smaller than {limit} bytes for {what}")
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` over once, then defers to ``receive`` (disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    if not raw.strip():
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None  # the handler answers the parse error
+    return value if isinstance(value, dict) else None
+
+
+class AuthGate:
+    """``app`` behind authentication and authorization (``auth="on"``), or with every request
+    acting as ``root`` (``auth="off"``)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticate | None,
+        authorizer: Decide | None,
+        arns: Arns,
+        code_urls: CodeUrls,
+        root: Principal,
+        auth: str = "on",
+        max_body: int = MAX_BODY,
+        iam_arns: IamArns | None = None,
+    ) -> None:
+        if auth not in AUTH_MODES:
+            # Anything but "on" must not quietly mean off.
+            raise ValueError(f"auth must be 'on' or 'off', not {auth!r}")
+        if auth == "on" and (authenticator is None or authorizer is None):
+            raise ValueError("auth on needs an authenticator and an authorizer")
+        self.app = app
+        self._authenticator = authenticator
+        self._authorizer = authorizer
+        self._arns = arns
+        self._code_urls = code_urls
+        self._root = root
+        self._on = auth == "on"
+        self._max_body = max_body
+        self._iam_arns = iam_arns
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        method: str = scope["method"]
+        path: str = scope["path"]
+        protocol = protocol_of(method, path, headers)
+        request = Request(scope, receive)
+        mark_protocol(request, protocol)
+        try:
+            if self._on:
+                forward = await self._admit(scope, receive, headers, method, path)
+            else:
+                forward = await self._admit_unchecked(scope, receive, headers, path)
+        except Exception as exc:
+            response = render_error(request, exc)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, forward, send)
+
+    async def _admit_unchecked(
+        self, scope: Scope, receive: Receive, headers: list[tuple[bytes, bytes]], path: str
+    ) -> Receive:
+        """auth off: the root principal, and the service ``POST /`` dispatches on — from the
+        (unverified) signature, or for an unsigned query request from its Action."""
+        scope[PRINCIPAL_KEY] = self._root
+        service = signed_service(headers, scope.get("query_string", b""))
+        if path == "/" and not service:
+            target = _header(headers, b"x-amz-target") or b""
+            if target.startswith(b"AmazonSQS."):
+                service = "sqs"
+            else:
+                limit = min(operations.body_bound("POST", path)[0], self._max_body)
+                body = await read_body(receive, headers, limit)
+                form = query_form(body, scope.get("query_string", b""))
+                service = operations.query_service(form.get("Action", ""))
+                scope[SERVICE_KEY] = service
+                scope[FORM_KEY] = form
+                return replaying(body, receive)
+        scope[SERVICE_KEY] = service or "lambda"
+        return receive
+
+    async def _admit(
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: list[tuple[bytes, bytes]],
+        method: str,
+        path: str,
+    ) -> Receive:
+        query_string: bytes = scope.get("query_string", b"")
+        query = query_values(query_string) if query_string else {}
+        if method == "GET" and CodeUrls.is_presigned(path, query):
+            self._code_urls.check(path, query)
+            scope[PRINCIPAL_KEY] = self._root
+            scope[SERVICE_KEY] = "lambda"
+            return receive
+        assert self._authenticator is not None and self._authorizer is not None
+        signed = _header(headers, b"authorization") is not None or _SIGNED_QUERY in query_string
+        if not signed:
+            if protocol_of(method, path, headers) == "query":
+                raise MissingAuthenticationTokenError(QUERY_MISSING_TOKEN)
+            raise MissingAuthenticationTokenError()
+        target = (_header(headers, b"x-amz-target") or b"").decode("latin-1")
+        # The key, scope and time first: nobody without a valid key makes us read a body.
+        claim = await self._authenticator.identify(
+            method,
+            scope.get("raw_path") or path.encode(),
+            query_string,
+            headers,
+            service=_expected_service(path, target),
+        )
+        bound, name = operations.body_bound(method, path)
+        limit = min(bound, self._max_body)
+        body = await read_body(receive, headers, limit, _too_large(limit, name))
+        is_root_path = path == "/"
+        authenticated = self._authenticator.verify(claim, body)
+        principal = authenticated.principal
+        params: Mapping[str, Any] = {}
+        if is_root_path and not target.startswith("AmazonSQS."):
+            params = scope[FORM_KEY] = query_form(body, query_string)
+        elif operations.needs_body(method, path):
+            parsed = _json_object(body)
+            if parsed is not None:
+                params = parsed
+                if not is_root_path:
+                    scope[PARSED_BODY_KEY] = (body, parsed)
+        operation = operations.resolve(
+            OperationRequest(
+                method=method,
+                path=path,
+                query=query,
+                target=target,
+                service=authenticated.service,
+                params=params,
+                caller=principal.arn,
+            ),
+            self._arns,
+        )
+        if operation.service == "iam" and self._iam_arns is not None:
+            # A UserName/RoleName is authorized on the entity's real ARN, path included.
+            operation = replace(
+                operation, resource=await self._iam_arns.canonical_arn(operation.resource)
+            )
+        await self._authorize(principal, operation, scope)
+        # What the operation makes Nimbus do on the caller's behalf later (PassRole, the
+        # targets of destinations, mappings and subscriptions): the caller's to allow too.
+        for check in implied_checks(operation, params):
+            implied = replace(
+                operation, action=check.action, resource=check.resource, context=check.context
+            )
+            await self._authorize(principal, implied, scope)
+        scope[PRINCIPAL_KEY] = principal
+        scope[SERVICE_KEY] = authenticated.service
+        scope[OPERATION_KEY] = operation
+        return replaying(body, receive)
+
+    async def _authorize(self, principal: Principal, operation: Operation, scope: Scope) -> None:
+        assert self._authorizer is not None
+        if operation.action is None:
+            if (operation.service, operation.name) in SELF_AUTHORIZED:
+                return
+            raise unknown_operation(operation)
+        context: dict[str, object] = dict(operation.context)
+        client = scope.get("client")
+        if client:
+            context["aws:SourceIp"] = client[0]
+        context["aws:SecureTransport"] = scope.get("scheme") == "https"
+        decision = await self._authorizer.decide(
+            principal, operation.action, operation.resource, context
+        )
+        if isinstance(decision, Allow):
+            return
+        message = denial_message(
+            decision,
+            PolicyRequest(
+                principal=principal,
+                action=operation.action,
+                resource=operation.resource,
+                context={},
+            ),
+        )
+        raise denial(operation, message)
+
+
+def _expected_service(path: str, target: str) -> str | None:
+    """The one service a request's credential scope may name, when its path says: Lambda's
+    paths are "lambda", SQS's JSON protocol is "sqs"; ``POST /``'s query protocol may be SNS,
+    IAM or STS, and Nimbus's own routes accept any."""
+    if path == "/":
+        return "sqs" if target.startswith("AmazonSQS.") else None
+    if path.startswith("/_nimbus/") or path == "/metrics":
+        return None
+    return "lambda"
