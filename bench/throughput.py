@@ -99,6 +99,11 @@ async def burst(server: NimbusServer, count: int) -> dict[str, object]:
     warmup_started = time.perf_counter()
     await asyncio.gather(*(_raw_post(conn, request) for conn in conns))
     warmup_wall = time.perf_counter() - warmup_started
+    # Fresh connections for the timed burst, opened before timing: a connection that finished
+    # early in a long warm-up sat idle past uvicorn's 5 s keep-alive and was closed.
+    for _reader, writer in conns:
+        writer.close()
+    conns = await asyncio.gather(*(_connect(server.port) for _ in range(count)))
     # The client's own garbage collector must not pause it mid-burst (that would spread the
     # requests out and time the client, not the server).
     gc.collect()

@@ -12,12 +12,13 @@ within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nimbus.auth.policy import (
     Allow,
@@ -36,6 +37,7 @@ from nimbus.clock import Clock
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 # What a stored document that no longer parses stands for: everything denied (fail closed;
 # documents are validated when written, so this only follows a manual edit of the store).
@@ -94,6 +96,9 @@ class Authorizer:
         self._by_resource: OrderedDict[str, _Cached] = OrderedDict()
         # Bumped by invalidate(): a fetch that started before it must not refill the cache.
         self._generation = 0
+        # One fetch per principal or resource at a time: a burst that finds an entry expired
+        # waits for the same read instead of queueing one read per request on the store.
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
 
     def invalidate(self) -> None:
         """Forget every cached policy (IAM and Lambda call this after their own writes)."""
@@ -140,6 +145,16 @@ class Authorizer:
             return None
         return (self.parse(principal.session_policy, "identity"),)
 
+    async def _once(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(fetch())
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        # Shielded: one waiter's cancellation must not cancel the others' fetch.
+        result: T = await asyncio.shield(pending)
+        return result
+
     def parse(self, document: PolicyDocument | str, kind: PolicyKind) -> Policy:
         """``document`` parsed, once per distinct text; a malformed stored one denies all."""
         text = document if isinstance(document, str) else json.dumps(document, sort_keys=True)
@@ -171,7 +186,9 @@ class Authorizer:
         if cached is not None and cached.expires > now:
             return cached.policies
         generation = self._generation
-        documents = await self._identities.identity_policies(principal)
+        documents = await self._once(
+            ("identity", *key), lambda: self._identities.identity_policies(principal)
+        )
         policies = tuple(self.parse(d, "identity") for d in documents)
         if generation == self._generation:
             _remember(self._by_principal, key, _Cached(now + self._ttl_s, policies), self._max)
@@ -185,7 +202,9 @@ class Authorizer:
         if cached is not None and cached.expires > now:
             return cached.policies[0] if cached.policies else None
         generation = self._generation
-        document = await self._resources.resource_policy(resource)
+        document = await self._once(
+            ("resource", resource), lambda: self._resources.resource_policy(resource)
+        )
         policies = () if document is None else (self.parse(document, "resource"),)
         if generation == self._generation:
             _remember(self._by_resource, resource, _Cached(now + self._ttl_s, policies), self._max)

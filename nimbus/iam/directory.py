@@ -13,6 +13,7 @@ last use (GetAccessKeyLastUsed) is written at most once a minute per key."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 
@@ -54,9 +55,15 @@ class IdentityDirectory:
         # Role ARN -> (when read, IAM's role id or None): cold starts mint a session each and
         # must not pay a store read each (dropped with the key cache on any IAM write).
         self._role_ids: dict[str, tuple[float, str | None]] = {}
+        # One store read per key at a time: when a burst finds its key's entry expired, every
+        # request of it waits for the same read (500 at once must not queue 500 reads on the
+        # connection pool). Bumped by invalidate(): a read begun before must not refill.
+        self._inflight: dict[str, asyncio.Future[SigningIdentity | None]] = {}
+        self._generation = 0
         self._touched: dict[str, float] = {}
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._cache.clear()
         self._role_ids.clear()
 
@@ -87,13 +94,24 @@ class IdentityDirectory:
         if cached is not None and now - cached[0] < CACHE_TTL_S:
             found = cached[1]
         else:
-            found = await self._lookup(access_key_id)
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.clear()
-            self._cache[access_key_id] = (now, found)
+            generation = self._generation
+            found = await self._lookup_once(access_key_id)
+            if generation == self._generation:
+                if len(self._cache) >= _MAX_CACHED:
+                    self._cache.clear()
+                self._cache[access_key_id] = (now, found)
         if found is not None:
             await self._touch(access_key_id)
         return found
+
+    async def _lookup_once(self, access_key_id: str) -> SigningIdentity | None:
+        pending = self._inflight.get(access_key_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(access_key_id))
+            self._inflight[access_key_id] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(access_key_id, None))
+        # Shielded: one waiter's cancellation (a client gone) must not cancel the others' read.
+        return await asyncio.shield(pending)
 
     async def _lookup(self, access_key_id: str) -> SigningIdentity | None:
         stored = await self._repo.get_key(access_key_id)

@@ -274,3 +274,16 @@ async def test_a_session_policy_that_no_longer_parses_denies_everything() -> Non
     broken = role_session(ROLE, "b", role_id="AROAORDERS", session_policy='{"Statement": 1}')
     decision = await auth.decide(broken, "lambda:ListFunctions", "*")
     assert isinstance(decision, ExplicitDeny) and decision.sid == "MalformedPolicy"
+
+
+async def test_a_burst_of_checks_reads_the_policies_once() -> None:
+    # 50 requests finding the cache empty at once share one read of the role's policies and
+    # one of the function's policy, instead of queueing 50 of each on the store.
+    import asyncio
+
+    auth, ids, res, _ = setup({ROLE: [allow("lambda:GetFunctionConfiguration", FN)]})
+    answers = await asyncio.gather(
+        *(auth.allows(APP, "lambda:GetFunctionConfiguration", FN) for _ in range(50))
+    )
+    assert all(answers)
+    assert (ids.reads, res.reads) == (1, 1)

@@ -239,3 +239,26 @@ async def test_a_named_user_or_role_is_authorized_under_its_real_path(iam: Iam) 
     assert await iam.directory.canonical_arn(other) == other
     policy = at_root + "policy/boss"
     assert await iam.directory.canonical_arn(policy) == policy
+
+
+async def test_a_burst_finding_a_key_uncached_reads_it_from_the_store_once(
+    iam: Iam, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    await iam.identities.create_user("burst")
+    key, secret = await iam.identities.create_access_key("burst")
+    reads = 0
+    get_key = iam.repo.get_key
+
+    async def counting(access_key_id: str) -> object:
+        nonlocal reads
+        reads += 1
+        return await get_key(access_key_id)
+
+    monkeypatch.setattr(iam.repo, "get_key", counting)
+    found = await asyncio.gather(
+        *(iam.directory.resolve(key.access_key_id, None) for _ in range(50))
+    )
+    assert {f.secret for f in found if f is not None} == {secret}
+    assert reads == 1
