@@ -17,7 +17,7 @@ import uvicorn
 import uvloop
 
 from nimbus.config import Settings
-from nimbus.frontend.auth_gate import loopback_problem
+from nimbus.frontend.auth_mode import loopback_problem
 from nimbus.frontend.http_protocol import with_fd_reserve
 from nimbus.node import open_node
 from nimbus.node.frontend import build_frontend

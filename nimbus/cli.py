@@ -76,7 +76,7 @@ def server(
 ) -> None:
     """Run a Nimbus node: the Lambda API, the data plane and a worker host."""
     from nimbus.app import run
-    from nimbus.frontend.auth_gate import loopback_problem
+    from nimbus.frontend.auth_mode import loopback_problem
 
     settings = Settings.from_env(
         host=host,

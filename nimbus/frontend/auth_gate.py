@@ -31,32 +31,24 @@ request acts as the account's root (refused unless the server listens on loopbac
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl
 
-import orjson
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nimbus.auth.authenticator import Authenticated, Claim
 from nimbus.auth.errors import QUERY_MISSING_TOKEN, MissingAuthenticationTokenError
 from nimbus.auth.policy import Allow, Decision, denial_message
 from nimbus.auth.policy import Request as PolicyRequest
 from nimbus.auth.principal import Principal
-from nimbus.errors import (
-    AccessDeniedError,
-    InvalidActionError,
-    NimbusError,
-    QueryProtocolError,
-    RequestEntityTooLargeError,
-    RequestTooLargeError,
-)
 from nimbus.frontend import operations
+from nimbus.frontend.asgi_body import json_object, read_body, replaying, too_large_error
+from nimbus.frontend.auth_mode import AUTH_MODES
 from nimbus.frontend.code_urls import CodeUrls
+from nimbus.frontend.denials import denial, unknown_operation
 from nimbus.frontend.errors import WireProtocol, mark_protocol, render_error
 from nimbus.frontend.implied_access import implied_checks
 from nimbus.frontend.operations import Operation, OperationRequest
@@ -71,9 +63,8 @@ from nimbus.frontend.params import (
 )
 from nimbus.model.arn import Arns
 
-__all__ = ["OPERATION_KEY", "PRINCIPAL_KEY", "SERVICE_KEY", "AuthGate", "loopback_problem"]
+__all__ = ["OPERATION_KEY", "PRINCIPAL_KEY", "SERVICE_KEY", "AuthGate"]
 
-AUTH_MODES: Final = ("on", "off")
 # Operations with no IAM action the gate lets through: they decide for themselves.
 SELF_AUTHORIZED: Final = frozenset({("sts", "GetCallerIdentity"), ("sts", "AssumeRole")})
 # A 50 MB zip is 69,905,067 bytes once base64'd in CreateFunction's JSON (AWS's bound): the
@@ -81,7 +72,6 @@ SELF_AUTHORIZED: Final = frozenset({("sts", "GetCallerIdentity"), ("sts", "Assum
 MAX_BODY: Final = operations.MAX_CODE_REQUEST
 # What their handlers answer a payload past their bound (botocore's lambda model documents
 # RequestTooLargeException for Invoke); the rest of Lambda's say RequestEntityTooLarge.
-_PAYLOAD_OPERATIONS: Final = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
 _SIGNED_QUERY: Final = b"X-Amz-Signature="
 
 
@@ -123,42 +113,6 @@ class Decide(Protocol):
     ) -> Decision: ...
 
 
-class SnsAuthorizationError(QueryProtocolError):
-    # SNS's name for a denial (botocore's sns model: AuthorizationErrorException, code
-    # AuthorizationError, 403).
-    error_type = "AuthorizationErrorException"
-    query_code = "AuthorizationError"
-    status = 403
-
-
-class QueryAccessDeniedError(QueryProtocolError):
-    # IAM's, STS's and SQS's: code AccessDenied, 403.
-    error_type = "AccessDeniedException"
-    query_code = "AccessDenied"
-    status = 403
-
-
-def loopback_problem(auth: str, host: str) -> str | None:
-    """Why the server must not start with these settings (pure), or None: ``auth`` must be
-    "on" or "off", and "off" only on a loopback address (127.0.0.0/8, ::1, localhost)."""
-    if auth == "on":
-        return None
-    if auth != "off":
-        return f"NIMBUS_AUTH must be 'on' or 'off', not {auth!r}."
-    if host == "localhost":
-        return None
-    try:
-        if ipaddress.ip_address(host.strip("[]")).is_loopback:
-            return None
-    except ValueError:
-        pass
-    return (
-        f"Refusing to start with authentication off (NIMBUS_AUTH=off / --auth off) on {host}: "
-        "anyone who can reach it could do anything. Listen on 127.0.0.1, ::1 or localhost, "
-        "or turn authentication on."
-    )
-
-
 def protocol_of(method: str, path: str, headers: Sequence[tuple[bytes, bytes]]) -> WireProtocol:
     """The wire protocol a request's errors are rendered in (pure)."""
     if path != "/" or method != "POST":
@@ -187,93 +141,6 @@ def signed_service(headers: Sequence[tuple[bytes, bytes]], query_string: bytes) 
         credential = dict(parse_qsl(query_string.decode("latin-1"))).get("X-Amz-Credential", "")
         scope = credential.encode().split(b"/")
     return scope[3].decode("latin-1") if len(scope) == 5 else ""
-
-
-def unknown_operation(operation: Operation) -> Exception:
-    """What a request the gate has no action for is answered: the router's 404
-    UnknownOperationException for a path Nimbus does not serve, InvalidAction for ``POST /``
-    (an Action no API has, or none)."""
-    if operation.service in ("sqs", "sns", "iam", "sts"):
-        return InvalidActionError(
-            f"The action {operation.name or '(none)'} is not valid for this endpoint."
-        )
-    return HTTPException(404)
-
-
-def denial(operation: Operation, message: str) -> Exception:
-    """AccessDenied in the operation's API's spelling."""
-    if operation.service == "sns":
-        return SnsAuthorizationError(message)
-    if operation.service in ("sqs", "iam", "sts"):
-        return QueryAccessDeniedError(message)
-    return AccessDeniedError(message)
-
-
-async def read_body(
-    receive: Receive,
-    headers: Sequence[tuple[bytes, bytes]],
-    limit: int,
-    too_large: NimbusError | None = None,
-) -> bytes:
-    """The whole body, refused (``too_large``) as soon as it passes ``limit`` (by
-    Content-Length before any of it is read). One copy at most: a body that arrives in one
-    message is returned as is."""
-    if too_large is None:
-        too_large = _too_large(limit)
-    length = _header(headers, b"content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if len(chunks) == 1:
-        return chunks[0]
-    return b"".join(chunks)
-
-
-def _too_large(limit: int, operation: str = "") -> NimbusError:
-    """AWS's words for a request past ``limit``, in the error type its handler uses."""
-    if operation in _PAYLOAD_OPERATIONS or not operation:
-        error: type[NimbusError] = RequestTooLargeError
-    else:
-        error = RequestEntityTooLargeError
-    what = f"the {operation} operation" if operation else "any operation"
-    return error(f"Request must be smaller than {limit} bytes for {what}")
-
-
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands ``body`` over once, then defers to ``receive`` (disconnects)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _json_object(raw: bytes) -> dict[str, Any] | None:
-    if not raw.strip():
-        return {}
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None  # the handler answers the parse error
-    return value if isinstance(value, dict) else None
 
 
 class AuthGate:
@@ -383,7 +250,7 @@ class AuthGate:
         )
         bound, name = operations.body_bound(method, path)
         limit = min(bound, self._max_body)
-        body = await read_body(receive, headers, limit, _too_large(limit, name))
+        body = await read_body(receive, headers, limit, too_large_error(limit, name))
         is_root_path = path == "/"
         authenticated = self._authenticator.verify(claim, body)
         principal = authenticated.principal
@@ -391,7 +258,7 @@ class AuthGate:
         if is_root_path and not target.startswith("AmazonSQS."):
             params = scope[FORM_KEY] = query_form(body, query_string)
         elif operations.needs_body(method, path):
-            parsed = _json_object(body)
+            parsed = json_object(body)
             if parsed is not None:
                 params = parsed
                 if not is_root_path:

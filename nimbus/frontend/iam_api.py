@@ -6,120 +6,33 @@ IAM action."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypedDict
 
 from nimbus.auth.ports import AccessCheck
 from nimbus.auth.principal import Principal
 from nimbus.errors import InvalidActionError
 from nimbus.frontend import query_form as q
+from nimbus.frontend.iam_xml import (
+    key_xml,
+    listing,
+    owner_field,
+    paging,
+    path_paging,
+    policy_xml,
+    role_xml,
+    tags_xml,
+    user_xml,
+    version_xml,
+)
 from nimbus.frontend.xml_text import xml_text
 from nimbus.iam.errors import IamAccessDeniedError, IamValidationError
 from nimbus.iam.identities import Identities
 from nimbus.iam.policies import Policies
-from nimbus.model.iam import AccessKey, ManagedPolicy, OwnerKind, PolicyVersion, Role, User
+from nimbus.model.iam import OwnerKind
 
 XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 Handler = Callable[[q.Form, Principal], Awaitable[str | None]]
 
 
-def _tags(tags: tuple[tuple[str, str], ...]) -> str:
-    return q.members("Tags", [q.tag("Key", k) + q.tag("Value", v) for k, v in tags])
-
-
-class _Paging(TypedDict):
-    marker: str | None
-    max_items: int | None
-
-
-class _PathPaging(_Paging):
-    path_prefix: str
-
-
-def _paging(form: q.Form) -> _Paging:
-    """A List operation's Marker and MaxItems."""
-    return {"marker": form.get("Marker"), "max_items": q.integer(form, "MaxItems")}
-
-
-def _path_paging(form: q.Form) -> _PathPaging:
-    """A List operation's PathPrefix (``/`` when left out), Marker and MaxItems."""
-    return {"path_prefix": form.get("PathPrefix") or "/", **_paging(form)}
-
-
-def _listing(name: str, entries: list[str], marker: str | None) -> str:
-    """A List operation's answer: ``entries`` as the members of ``name``, then whether there
-    is more and from which marker."""
-    return q.members(name, entries) + q.truncation(marker)
-
-
-def _owner_field(kind: OwnerKind) -> str:
-    """The parameter naming the owner of an inline or attached policy."""
-    return "UserName" if kind == "user" else "RoleName"
-
-
-def user_xml(user: User, *, with_tags: bool) -> str:
-    return (
-        q.tag("Path", user.path)
-        + q.tag("UserName", user.name)
-        + q.tag("UserId", user.user_id)
-        + q.tag("Arn", user.arn)
-        + q.date("CreateDate", user.created_at)
-        + (_tags(user.tags) if with_tags and user.tags else "")
-    )
-
-
-def role_xml(role: Role, *, full: bool) -> str:
-    # ListRoles leaves out Tags and RoleLastUsed (IAM API reference, ListRoles).
-    return (
-        q.tag("Path", role.path)
-        + q.tag("RoleName", role.name)
-        + q.tag("RoleId", role.role_id)
-        + q.tag("Arn", role.arn)
-        + q.date("CreateDate", role.created_at)
-        + q.document("AssumeRolePolicyDocument", role.trust_policy)
-        + (q.tag("Description", role.description) if role.description else "")
-        + q.tag("MaxSessionDuration", role.max_session_s)
-        + (_tags(role.tags) if full and role.tags else "")
-        + ("<RoleLastUsed/>" if full else "")
-    )
-
-
-def policy_xml(policy: ManagedPolicy, *, with_tags: bool = True) -> str:
-    return (
-        q.tag("PolicyName", policy.name)
-        + q.tag("PolicyId", policy.policy_id)
-        + q.tag("Arn", policy.arn)
-        + q.tag("Path", policy.path)
-        + q.tag("DefaultVersionId", policy.default_version)
-        + q.tag("AttachmentCount", policy.attachment_count)
-        + q.tag("PermissionsBoundaryUsageCount", 0)
-        + q.tag("IsAttachable", True)
-        + (q.tag("Description", policy.description) if policy.description else "")
-        + q.date("CreateDate", policy.created_at)
-        + q.date("UpdateDate", policy.updated_at)
-        + (_tags(policy.tags) if with_tags and policy.tags else "")
-    )
-
-
-def version_xml(version: PolicyVersion, is_default: bool, *, with_document: bool) -> str:
-    return (
-        (q.document("Document", version.document) if with_document else "")
-        + q.tag("VersionId", version.version_id)
-        + q.tag("IsDefaultVersion", is_default)
-        + q.date("CreateDate", version.created_at)
-    )
-
-
-def key_xml(key: AccessKey, owner: str) -> str:
-    return (
-        q.tag("UserName", owner)
-        + q.tag("AccessKeyId", key.access_key_id)
-        + q.tag("Status", key.status)
-        + q.date("CreateDate", key.created_at)
-    )
-
-
-# AWS's answer to an operation on "the calling user" (UserName left out) from credentials
-# that are not a user's — an assumed role's, as a function's execution role is.
 NOT_A_USER = "Must specify userName when calling with non-User credentials"
 
 
@@ -183,9 +96,9 @@ class IamApi:
         return f"<User>{user_xml(await self._ids.get_user(name), with_tags=True)}</User>"
 
     async def _ListUsers(self, form: q.Form, caller: Principal) -> str:
-        found = await self._ids.list_users(**_path_paging(form))
+        found = await self._ids.list_users(**path_paging(form))
         users = [user_xml(u, with_tags=False) for u in found.items]
-        return _listing("Users", users, found.marker)
+        return listing("Users", users, found.marker)
 
     async def _UpdateUser(self, form: q.Form, caller: Principal) -> None:
         await self._ids.update_user(
@@ -205,7 +118,7 @@ class IamApi:
 
     async def _ListUserTags(self, form: q.Form, caller: Principal) -> str:
         user = await self._ids.get_user(q.required(form, "UserName"))
-        return _tags(user.tags) + q.tag("IsTruncated", False)
+        return tags_xml(user.tags) + q.tag("IsTruncated", False)
 
     # --- access keys --------------------------------------------------------------------
 
@@ -275,16 +188,18 @@ class IamApi:
             max_session_s=q.integer(form, "MaxSessionDuration") or 3600,
             tags=q.tags(form),
         )
-        return f"<Role>{role_xml(role, full=False)}{_tags(role.tags) if role.tags else ''}</Role>"
+        return (
+            f"<Role>{role_xml(role, full=False)}{tags_xml(role.tags) if role.tags else ''}</Role>"
+        )
 
     async def _GetRole(self, form: q.Form, caller: Principal) -> str:
         role = await self._ids.get_role(q.required(form, "RoleName"))
         return f"<Role>{role_xml(role, full=True)}</Role>"
 
     async def _ListRoles(self, form: q.Form, caller: Principal) -> str:
-        found = await self._ids.list_roles(**_path_paging(form))
+        found = await self._ids.list_roles(**path_paging(form))
         roles = [role_xml(r, full=False) for r in found.items]
-        return _listing("Roles", roles, found.marker)
+        return listing("Roles", roles, found.marker)
 
     async def _UpdateRole(self, form: q.Form, caller: Principal) -> str:
         await self._ids.update_role(
@@ -310,18 +225,18 @@ class IamApi:
 
     async def _ListRoleTags(self, form: q.Form, caller: Principal) -> str:
         role = await self._ids.get_role(q.required(form, "RoleName"))
-        return _tags(role.tags) + q.tag("IsTruncated", False)
+        return tags_xml(role.tags) + q.tag("IsTruncated", False)
 
     # --- inline policies ----------------------------------------------------------------
 
     async def _put_inline(self, kind: OwnerKind, form: q.Form) -> None:
-        owner = q.required(form, _owner_field(kind))
+        owner = q.required(form, owner_field(kind))
         await self._policies.put_inline(
             kind, owner, q.required(form, "PolicyName"), q.required(form, "PolicyDocument")
         )
 
     async def _get_inline(self, kind: OwnerKind, form: q.Form) -> str:
-        field = _owner_field(kind)
+        field = owner_field(kind)
         policy = await self._policies.get_inline(
             kind, q.required(form, field), q.required(form, "PolicyName")
         )
@@ -333,15 +248,15 @@ class IamApi:
 
     async def _delete_inline(self, kind: OwnerKind, form: q.Form) -> None:
         await self._policies.delete_inline(
-            kind, q.required(form, _owner_field(kind)), q.required(form, "PolicyName")
+            kind, q.required(form, owner_field(kind)), q.required(form, "PolicyName")
         )
 
     async def _list_inline(self, kind: OwnerKind, form: q.Form) -> str:
         found = await self._policies.list_inline(
-            kind, q.required(form, _owner_field(kind)), **_paging(form)
+            kind, q.required(form, owner_field(kind)), **paging(form)
         )
         names = [xml_text(n) for n in found.items]
-        return _listing("PolicyNames", names, found.marker)
+        return listing("PolicyNames", names, found.marker)
 
     async def _PutUserPolicy(self, form: q.Form, caller: Principal) -> None:
         await self._put_inline("user", form)
@@ -390,10 +305,10 @@ class IamApi:
         found = await self._policies.list_policies(
             scope=form.get("Scope") or "All",
             only_attached=q.boolean(form, "OnlyAttached"),
-            **_path_paging(form),
+            **path_paging(form),
         )
         policies = [policy_xml(p, with_tags=False) for p in found.items]
-        return _listing("Policies", policies, found.marker)
+        return listing("Policies", policies, found.marker)
 
     async def _CreatePolicyVersion(self, form: q.Form, caller: Principal) -> str:
         set_default = q.boolean(form, "SetAsDefault")
@@ -414,12 +329,12 @@ class IamApi:
 
     async def _ListPolicyVersions(self, form: q.Form, caller: Principal) -> str:
         found, default = await self._policies.list_versions(
-            q.required(form, "PolicyArn"), **_paging(form)
+            q.required(form, "PolicyArn"), **paging(form)
         )
         versions = [
             version_xml(v, v.version_id == default, with_document=False) for v in found.items
         ]
-        return _listing("Versions", versions, found.marker)
+        return listing("Versions", versions, found.marker)
 
     async def _DeletePolicyVersion(self, form: q.Form, caller: Principal) -> None:
         await self._policies.delete_version(
@@ -434,7 +349,7 @@ class IamApi:
     # --- attachments --------------------------------------------------------------------
 
     async def _attach(self, kind: OwnerKind, form: q.Form, attach: bool) -> None:
-        owner = q.required(form, _owner_field(kind))
+        owner = q.required(form, owner_field(kind))
         arn = q.required(form, "PolicyArn")
         if attach:
             await self._policies.attach(kind, owner, arn)
@@ -443,10 +358,10 @@ class IamApi:
 
     async def _list_attached(self, kind: OwnerKind, form: q.Form) -> str:
         found = await self._policies.list_attached(
-            kind, q.required(form, _owner_field(kind)), **_path_paging(form)
+            kind, q.required(form, owner_field(kind)), **path_paging(form)
         )
         entries = [q.tag("PolicyName", name) + q.tag("PolicyArn", arn) for name, arn in found.items]
-        return _listing("AttachedPolicies", entries, found.marker)
+        return listing("AttachedPolicies", entries, found.marker)
 
     async def _AttachUserPolicy(self, form: q.Form, caller: Principal) -> None:
         await self._attach("user", form, True)

@@ -17,7 +17,8 @@ from nimbus.clock import Clock, SystemClock
 from nimbus.config import Settings
 from nimbus.frontend.aliases_api import AliasesApi
 from nimbus.frontend.app import Apis, build_asgi
-from nimbus.frontend.auth_gate import AUTH_MODES, AuthGate, IamArns
+from nimbus.frontend.auth_gate import AuthGate, IamArns
+from nimbus.frontend.auth_mode import AUTH_MODES
 from nimbus.frontend.code_signing_api import CodeSigningApi
 from nimbus.frontend.code_urls import DERIVATION as CODE_URL_KEY_PURPOSE
 from nimbus.frontend.code_urls import CodeUrls

@@ -27,7 +27,8 @@ from nimbus.auth.ports import PolicyDocument
 from nimbus.auth.principal import Principal, root
 from nimbus.config import Settings
 from nimbus.frontend.app import starlette_app
-from nimbus.frontend.auth_gate import PRINCIPAL_KEY, SERVICE_KEY, AuthGate, loopback_problem
+from nimbus.frontend.auth_gate import PRINCIPAL_KEY, SERVICE_KEY, AuthGate
+from nimbus.frontend.auth_mode import loopback_problem
 from nimbus.frontend.code_urls import CodeUrls
 from nimbus.frontend.iam_api import IamApi
 from nimbus.frontend.params import FORM_KEY, query_values
