@@ -252,7 +252,10 @@ def test_no_sandbox_outlives_a_killed_server_and_its_uid_is_not_stolen(
 ) -> None:
     # On the host's network the survivor can reach every Runtime API on this machine's
     # loopback: only the kill and the uid check stand between it and the next function.
-    env = {"NIMBUS_FUNCTION_NETWORK": network}
+    # Freezing off: the survivor is forked and exec'd after the handler has answered, and an
+    # idle environment is frozen 10 ms later; on a loaded machine it could be frozen before
+    # it has exec'd, and the precondition (a survivor runs) would fail for no reason.
+    env = {"NIMBUS_FUNCTION_NETWORK": network, "NIMBUS_FREEZE_IDLE_MS": "off"}
     first = NimbusServer(data_dir=tmp_path / "first", env=env)
     first.start()
     try:
