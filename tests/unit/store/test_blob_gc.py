@@ -4,10 +4,8 @@ deletes them (on a real directory)."""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import time
-import zipfile
 from pathlib import Path
 
 from nimbus.config import Settings
@@ -23,6 +21,7 @@ from nimbus.store.blob_gc import (
     sweep,
 )
 from nimbus.store.blobs import BlobStore, StoredBlob
+from nimbus.testing.archive import make_zip
 
 LAYER_ARN = "arn:aws:lambda:us-east-1:000000000000:layer:shared:3"
 
@@ -145,10 +144,9 @@ def test_remembered_timeouts_only_grow_and_go_with_their_blob() -> None:
 
 
 def a_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(e, c):\n    return e\n")
-    return buffer.getvalue()
+    # The same bytes every call (make_zip's entries carry a fixed date; zipfile's writestr of a
+    # name stamps the current time, so two calls a second apart made two different blobs).
+    return make_zip({"app.py": "def handler(e, c):\n    return e\n"})
 
 
 async def test_remove_deletes_the_blob_and_its_extraction(tmp_path: Path) -> None:
