@@ -12,13 +12,12 @@ within the TTL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from nimbus.auth.policy import (
     Allow,
@@ -32,12 +31,12 @@ from nimbus.auth.policy import (
 )
 from nimbus.auth.ports import IdentityPolicySource, PolicyDocument, ResourcePolicySource
 from nimbus.auth.principal import Principal
+from nimbus.auth.single_flight import SingleFlight
 from nimbus.clock import Clock
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
-T = TypeVar("T")
 
 # What a stored document that no longer parses stands for: everything denied (fail closed;
 # documents are validated when written, so this only follows a manual edit of the store).
@@ -96,9 +95,11 @@ class Authorizer:
         self._by_resource: OrderedDict[str, _Cached] = OrderedDict()
         # Bumped by invalidate(): a fetch that started before it must not refill the cache.
         self._generation = 0
-        # One fetch per principal or resource at a time: a burst that finds an entry expired
-        # waits for the same read instead of queueing one read per request on the store.
-        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+        # One fetch per principal or resource at a time (a burst finding an entry expired).
+        self._identity_fetches: SingleFlight[tuple[str, str, str], Sequence[PolicyDocument]] = (
+            SingleFlight()
+        )
+        self._resource_fetches: SingleFlight[str, PolicyDocument | None] = SingleFlight()
 
     def invalidate(self) -> None:
         """Forget every cached policy (IAM and Lambda call this after their own writes)."""
@@ -145,16 +146,6 @@ class Authorizer:
             return None
         return (self.parse(principal.session_policy, "identity"),)
 
-    async def _once(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
-        pending = self._inflight.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(fetch())
-            self._inflight[key] = pending
-            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
-        # Shielded: one waiter's cancellation must not cancel the others' fetch.
-        result: T = await asyncio.shield(pending)
-        return result
-
     def parse(self, document: PolicyDocument | str, kind: PolicyKind) -> Policy:
         """``document`` parsed, once per distinct text; a malformed stored one denies all."""
         text = document if isinstance(document, str) else json.dumps(document, sort_keys=True)
@@ -186,8 +177,8 @@ class Authorizer:
         if cached is not None and cached.expires > now:
             return cached.policies
         generation = self._generation
-        documents = await self._once(
-            ("identity", *key), lambda: self._identities.identity_policies(principal)
+        documents = await self._identity_fetches.run(
+            key, lambda: self._identities.identity_policies(principal)
         )
         policies = tuple(self.parse(d, "identity") for d in documents)
         if generation == self._generation:
@@ -202,8 +193,8 @@ class Authorizer:
         if cached is not None and cached.expires > now:
             return cached.policies[0] if cached.policies else None
         generation = self._generation
-        document = await self._once(
-            ("resource", resource), lambda: self._resources.resource_policy(resource)
+        document = await self._resource_fetches.run(
+            resource, lambda: self._resources.resource_policy(resource)
         )
         policies = () if document is None else (self.parse(document, "resource"),)
         if generation == self._generation:

@@ -15,9 +15,11 @@ from nimbus.errors import NimbusError, RequestEntityTooLargeError, RequestTooLar
 _PAYLOAD_OPERATIONS: Final = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream"})
 
 
-def _content_length(headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
+def asgi_header(headers: Sequence[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
+    """The first value of header ``wanted`` (lower-case, as ASGI gives names) in a scope's
+    header list."""
     for name, value in headers:
-        if name == b"content-length":
+        if name == wanted:
             return value
     return None
 
@@ -33,7 +35,7 @@ async def read_body(
     message is returned as is."""
     if too_large is None:
         too_large = too_large_error(limit)
-    length = _content_length(headers)
+    length = asgi_header(headers, b"content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise too_large
     chunks: list[bytes] = []

@@ -45,7 +45,13 @@ from nimbus.auth.policy import Allow, Decision, denial_message
 from nimbus.auth.policy import Request as PolicyRequest
 from nimbus.auth.principal import Principal
 from nimbus.frontend import operations
-from nimbus.frontend.asgi_body import json_object, read_body, replaying, too_large_error
+from nimbus.frontend.asgi_body import (
+    asgi_header,
+    json_object,
+    read_body,
+    replaying,
+    too_large_error,
+)
 from nimbus.frontend.auth_mode import AUTH_MODES
 from nimbus.frontend.code_urls import CodeUrls
 from nimbus.frontend.denials import denial, unknown_operation
@@ -117,23 +123,14 @@ def protocol_of(method: str, path: str, headers: Sequence[tuple[bytes, bytes]]) 
     """The wire protocol a request's errors are rendered in (pure)."""
     if path != "/" or method != "POST":
         return "s3-xml" if path.startswith("/_nimbus/code/") else "rest-json"
-    for name, value in headers:
-        if name == b"x-amz-target":
-            return "sqs-json" if value.startswith(b"AmazonSQS.") else "query"
-    return "query"
-
-
-def _header(headers: Sequence[tuple[bytes, bytes]], wanted: bytes) -> bytes | None:
-    for name, value in headers:
-        if name == wanted:
-            return value
-    return None
+    target = asgi_header(headers, b"x-amz-target")
+    return "sqs-json" if target is not None and target.startswith(b"AmazonSQS.") else "query"
 
 
 def signed_service(headers: Sequence[tuple[bytes, bytes]], query_string: bytes) -> str:
     """The service a request's credential scope names, unverified ("" if none): with auth
     off, ``POST /`` still dispatches on it."""
-    authorization = _header(headers, b"authorization") or b""
+    authorization = asgi_header(headers, b"authorization") or b""
     marker = authorization.find(b"Credential=")
     if marker >= 0:
         scope = authorization[marker + 11 :].split(b",", 1)[0].split(b"/")
@@ -204,7 +201,7 @@ class AuthGate:
         scope[PRINCIPAL_KEY] = self._root
         service = signed_service(headers, scope.get("query_string", b""))
         if path == "/" and not service:
-            target = _header(headers, b"x-amz-target") or b""
+            target = asgi_header(headers, b"x-amz-target") or b""
             if target.startswith(b"AmazonSQS."):
                 service = "sqs"
             else:
@@ -234,12 +231,12 @@ class AuthGate:
             scope[SERVICE_KEY] = "lambda"
             return receive
         assert self._authenticator is not None and self._authorizer is not None
-        signed = _header(headers, b"authorization") is not None or _SIGNED_QUERY in query_string
+        signed = asgi_header(headers, b"authorization") is not None or _SIGNED_QUERY in query_string
         if not signed:
             if protocol_of(method, path, headers) == "query":
                 raise MissingAuthenticationTokenError(QUERY_MISSING_TOKEN)
             raise MissingAuthenticationTokenError()
-        target = (_header(headers, b"x-amz-target") or b"").decode("latin-1")
+        target = (asgi_header(headers, b"x-amz-target") or b"").decode("latin-1")
         # The key, scope and time first: nobody without a valid key makes us read a body.
         claim = await self._authenticator.identify(
             method,

@@ -13,7 +13,6 @@ last use (GetAccessKeyLastUsed) is written at most once a minute per key."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ import orjson
 from nimbus.auth.ports import PolicyDocument, SigningIdentity, TemporaryCredentials
 from nimbus.auth.principal import Principal, role_session, root
 from nimbus.auth.session_tokens import SessionTokens, is_temporary
+from nimbus.auth.single_flight import SingleFlight
 from nimbus.clock import Clock
 from nimbus.iam.identities import Identities
 from nimbus.iam.policies import Policies
@@ -55,10 +55,9 @@ class IdentityDirectory:
         # Role ARN -> (when read, IAM's role id or None): cold starts mint a session each and
         # must not pay a store read each (dropped with the key cache on any IAM write).
         self._role_ids: dict[str, tuple[float, str | None]] = {}
-        # One store read per key at a time: when a burst finds its key's entry expired, every
-        # request of it waits for the same read (500 at once must not queue 500 reads on the
-        # connection pool). Bumped by invalidate(): a read begun before must not refill.
-        self._inflight: dict[str, asyncio.Future[SigningIdentity | None]] = {}
+        # One store read per key at a time (a burst finding its key's entry expired). Bumped
+        # by invalidate(): a read begun before must not refill the cache.
+        self._lookups: SingleFlight[str, SigningIdentity | None] = SingleFlight()
         self._generation = 0
         self._touched: dict[str, float] = {}
 
@@ -95,7 +94,7 @@ class IdentityDirectory:
             found = cached[1]
         else:
             generation = self._generation
-            found = await self._lookup_once(access_key_id)
+            found = await self._lookups.run(access_key_id, lambda: self._lookup(access_key_id))
             if generation == self._generation:
                 if len(self._cache) >= _MAX_CACHED:
                     self._cache.clear()
@@ -103,15 +102,6 @@ class IdentityDirectory:
         if found is not None:
             await self._touch(access_key_id)
         return found
-
-    async def _lookup_once(self, access_key_id: str) -> SigningIdentity | None:
-        pending = self._inflight.get(access_key_id)
-        if pending is None:
-            pending = asyncio.ensure_future(self._lookup(access_key_id))
-            self._inflight[access_key_id] = pending
-            pending.add_done_callback(lambda _: self._inflight.pop(access_key_id, None))
-        # Shielded: one waiter's cancellation (a client gone) must not cancel the others' read.
-        return await asyncio.shield(pending)
 
     async def _lookup(self, access_key_id: str) -> SigningIdentity | None:
         stored = await self._repo.get_key(access_key_id)
