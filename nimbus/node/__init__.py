@@ -58,7 +58,9 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
     clock = SystemClock()
     async with AsyncExitStack() as stack:
         store = await open_store(settings, stack, clock=clock)
-        placement = await open_placement(settings, logs=store.logs, clock=clock, stack=stack)
+        placement = await open_placement(
+            settings, logs=store.logs, clock=clock, stack=stack, volume=store.volume
+        )
         control = await open_control(
             settings, store, runtimes=placement.runnable_runtimes(), clock=clock, stack=stack
         )

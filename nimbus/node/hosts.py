@@ -16,6 +16,7 @@ from nimbus.observability.logs import LogStore
 from nimbus.runtimes import discovery, probe
 from nimbus.worker.host import LocalWorkerHost
 from nimbus.worker.sandbox import network_policy
+from nimbus.worker.sandbox.code_volume import CodeVolume
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ def network_options(settings: Settings) -> network_policy.NetworkOptions | None:
 
 
 async def open_placement(
-    settings: Settings, *, logs: LogStore, clock: Clock, stack: AsyncExitStack
+    settings: Settings,
+    *,
+    logs: LogStore,
+    clock: Clock,
+    stack: AsyncExitStack,
+    volume: CodeVolume | None = None,
 ) -> Placement:
     runtimes = await asyncio.to_thread(
         probe.discover,
@@ -67,6 +73,7 @@ async def open_placement(
         freeze_idle_ms=settings.freeze_idle_ms,
         runtimes=runtimes,
         network=network_options(settings),
+        volume=volume,
     )
     await host.start()
     placement = Placement(

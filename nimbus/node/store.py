@@ -1,9 +1,15 @@
 """Stage 1: the store — database (migrated to the current schema), blobs, the group-commit
 writer and the log store. Everything later reads and writes through these. Two periodic
-tasks keep the disk bounded: log retention and the collection of unreferenced code blobs."""
+tasks keep the disk bounded: log retention and the collection of unreferenced code blobs.
+
+With namespaces isolation the store also opens the worker's code volume first
+(``sandbox.code_volume``): blobs are extracted onto it, and the hosts bind from it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -19,6 +25,10 @@ from nimbus.store.blob_gc import BlobGc, EnvironmentLifetime
 from nimbus.store.blobs import BlobStore
 from nimbus.store.database import database_url, open_engine
 from nimbus.store.group_commit import GroupCommit
+from nimbus.worker.host import choose_isolation
+from nimbus.worker.sandbox.code_volume import CodeVolume, find_boto
+from nimbus.worker.sandbox.config import NAMESPACES
+from nimbus.worker.sandbox.launch import NIMBUS_PACKAGE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +40,27 @@ class StoreParts:
     logs: LogStore
     retention: LogRetention
     blob_gc: BlobGc
+    volume: CodeVolume | None  # None: no namespaces isolation, or no volume can be made
+
+
+async def open_volume(settings: Settings, stack: AsyncExitStack) -> CodeVolume | None:
+    """The code volume, when sandboxes will be namespaces (only they bind code in)."""
+    root = os.geteuid() == 0
+    if not root or choose_isolation(settings.isolation, root=root) != NAMESPACES:
+        return None
+    volume = await CodeVolume.open(
+        settings.data_dir / "sandboxes" / "code-volume",
+        runtime_package=NIMBUS_PACKAGE,
+        boto_source=find_boto(),
+    )
+    if volume is not None:
+        stack.push_async_callback(volume.close)
+        # Extractions an earlier start made in the data directory: a cache, rebuilt on the
+        # volume as environments need them.
+        await asyncio.to_thread(
+            shutil.rmtree, settings.data_dir / "code" / "extracted", ignore_errors=True
+        )
+    return volume
 
 
 def environment_lifetime(settings: Settings) -> EnvironmentLifetime:
@@ -60,7 +91,10 @@ async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock)
     commit = GroupCommit(engine)
     commit.start()
     stack.push_async_callback(commit.close)
-    blobs = BlobStore(settings.data_dir / "code")
+    volume = await open_volume(settings, stack)
+    blobs = BlobStore(
+        settings.data_dir / "code", extracted=volume.code_dir if volume is not None else None
+    )
     retention = LogRetention(engine, FixedRetention(days=settings.log_retention_days), clock)
     retention.start()
     stack.push_async_callback(retention.close)
@@ -82,4 +116,5 @@ async def open_store(settings: Settings, stack: AsyncExitStack, *, clock: Clock)
         logs=logs,
         retention=retention,
         blob_gc=blob_gc,
+        volume=volume,
     )

@@ -44,10 +44,13 @@ class _KeyLock:
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, extracted: Path | None = None) -> None:
+        """Blobs live under ``root``; their extractions under ``extracted``
+        (``root/extracted`` by default; the worker's code volume, ``sandbox.code_volume``,
+        when it has one, so that sandboxes bind /var/task from a filesystem of its own)."""
         self._root = root
         self._blobs = root / "blobs"
-        self._extracted = root / "extracted"
+        self._extracted = extracted if extracted is not None else root / "extracted"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._extracted.mkdir(parents=True, exist_ok=True)
         # One lock per key being extracted, kept only while someone waits for it (so the dict

@@ -37,10 +37,12 @@ from nimbus.worker.peer_uid import PeerUidLookup
 from nimbus.worker.ports import LogSink
 from nimbus.worker.runtime_api import RuntimeApi
 from nimbus.worker.sandbox import layers
+from nimbus.worker.sandbox.code_volume import CodeVolume
+from nimbus.worker.sandbox.code_volume import find_boto as locate_boto
 from nimbus.worker.sandbox.config import NAMESPACES, PROCESS
 from nimbus.worker.sandbox.cpu_policy import CpuLimit, parse_cpu_limit
 from nimbus.worker.sandbox.forker import Forker
-from nimbus.worker.sandbox.forker import find_boto as locate_boto
+from nimbus.worker.sandbox.launch import NIMBUS_PACKAGE
 from nimbus.worker.sandbox.namespaces_backend import NamespacesBackend
 from nimbus.worker.sandbox.network import FunctionNetwork
 from nimbus.worker.sandbox.network_policy import NetworkOptions
@@ -73,6 +75,8 @@ class BackendOptions:
     python: str
     node: str | None
     boto_path: Path | None
+    runtime_package: Path  # the ``nimbus`` package sandboxes see at /var/runtime/nimbus
+    state_dir: Path  # files sandboxes bind (the network's resolv.conf)
     uid_base: int
     uid_count: int
     pids_limit: int
@@ -89,6 +93,7 @@ def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
         python=options.python,
         node=options.node,
         boto_path=options.boto_path,
+        runtime_package=options.runtime_package,
         runtimes=options.runtimes,
     )
     if isolation == NAMESPACES:
@@ -108,7 +113,7 @@ def make_backend(isolation: str, options: BackendOptions) -> SandboxBackend:
                 host_ports=options.network.host_ports,
                 pool_size=options.network.pool_size,
                 resolv_conf=Path(options.network.resolv_conf),
-                state_dir=options.root_dir.parent,
+                state_dir=options.state_dir,
             ),
         )
     return ProcessBackend(forker=forker, root_dir=options.root_dir)
@@ -139,8 +144,11 @@ class LocalWorkerHost:
         network: NetworkOptions | None = None,
         freeze_idle_ms: float | None = FREEZE_IDLE_MS,
         freeze_timer: Schedule = loop_timer,
+        volume: CodeVolume | None = None,
     ) -> None:
-        """The options after ``runtime_api_host`` configure the backend ``isolation`` picks;
+        """``volume``: the code volume (``sandbox.code_volume``) sandboxes bind the runtime,
+        boto3 and merged layers from, instead of the data directory and the checkout.
+        The options after ``runtime_api_host`` configure the backend ``isolation`` picks;
         ``backend``, if given, is used instead of it (and they are ignored).
         ``freeze_idle_ms``: an environment idle this long is frozen until its next
         invocation (``worker.environment``); None never freezes. ``freeze_timer`` schedules
@@ -157,14 +165,16 @@ class LocalWorkerHost:
         self._log_limit_bytes = log_limit_bytes
         self._freeze_after_s = None if freeze_idle_ms is None else max(0.0, freeze_idle_ms) / 1000
         self._freeze_timer = freeze_timer
-        self._layer_cache = data_dir / "layers"
+        self._layer_cache = volume.layers_dir if volume is not None else data_dir / "layers"
+        if boto_path is None and find_boto:
+            boto_path = volume.boto_dir if volume is not None else locate_boto()
         self._options = BackendOptions(
             root_dir=data_dir / "sandbox-root",
             python=python_executable or sys.executable,
             node=node_executable if node_executable is not None else shutil.which("node"),
-            boto_path=boto_path
-            if boto_path is not None
-            else (locate_boto() if find_boto else None),
+            boto_path=boto_path,
+            runtime_package=volume.runtime_package if volume is not None else NIMBUS_PACKAGE,
+            state_dir=volume.network_dir if volume is not None else data_dir,
             uid_base=uid_base,
             uid_count=uid_count,
             pids_limit=pids_limit,

@@ -125,7 +125,15 @@ def test_100_mb_of_stdout_grows_the_database_by_at_most_the_cap(
 def stored_keys(server: NimbusServer) -> tuple[set[str], set[str]]:
     code = server.data_dir / "code"
     blobs = {p.name for p in (code / "blobs").glob("*/*") if not p.name.startswith(".")}
-    extracted = {p.name for p in (code / "extracted").iterdir() if not p.name.startswith(".")}
+    # Extractions are on the code volume when the server has one (sandbox.code_volume).
+    places = [*server.data_dir.glob("sandboxes/code-volume/*/mnt/code"), code / "extracted"]
+    extracted = {
+        p.name
+        for place in places
+        if place.is_dir()
+        for p in place.iterdir()
+        if not p.name.startswith(".")
+    }
     return blobs, extracted
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import os
 import subprocess
@@ -17,8 +16,9 @@ from nimbus.runtimes import probe, registry
 from nimbus.runtimes.discovery import Interpreter, RuntimeTable
 from nimbus.worker import env_vars
 from nimbus.worker.backend import Launch, MissingEntrypoint
+from nimbus.worker.sandbox.code_volume import BOTO_PACKAGES
 from nimbus.worker.sandbox.config import SandboxConfig
-from nimbus.worker.sandbox.launch import LaunchPlan, plan_launch
+from nimbus.worker.sandbox.launch import NIMBUS_PACKAGE, LaunchPlan, plan_launch
 from nimbus.worker.sandbox.zygote import ZygoteClient
 from nimbus.worker.sandbox.zygote_policy import ZygoteLost
 
@@ -175,11 +175,13 @@ class Forker:
         python: str,
         node: str | None,
         boto_path: Path | None,
+        runtime_package: Path = NIMBUS_PACKAGE,
         runtimes: RuntimeTable | None = None,
     ) -> None:
         self._python = python
         self._node = node
         self._boto_path = boto_path
+        self._runtime_package = runtime_package
         self._table = runtimes
         self.zygote = ZygoteClient(python=python)
         self._zygotes: dict[str, ZygoteClient] = {python: self.zygote}
@@ -263,6 +265,7 @@ class Forker:
             python_version=version,
             node=self._node_for(spec),
             boto_path=self._boto_path,
+            runtime_package=self._runtime_package,
         )
         if plan.missing_entrypoint:
             raise MissingEntrypoint(plan.missing_entrypoint)
@@ -311,9 +314,6 @@ def _write_line(fd: int, text: str) -> None:
         os.write(fd, (text + "\n").encode())
 
 
-BOTO_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
-
-
 async def compile_boto(python: str, boto_path: Path) -> None:
     """Byte-compile the bundled boto3 for another Python, once, in the background: sandboxes
     see it read-only, so without its .pyc files every cold start that imports boto3 would
@@ -334,13 +334,3 @@ async def compile_boto(python: str, boto_path: Path) -> None:
         await process.wait()
     except OSError as exc:
         log.warning("could not byte-compile boto3 for %s: %s", python, exc)
-
-
-def find_boto() -> Path | None:
-    """The site-packages holding boto3, put at the end of functions' sys.path as Lambda's
-    Python runtimes include it."""
-    with contextlib.suppress(ImportError, ValueError):
-        spec = importlib.util.find_spec("boto3")
-        if spec is not None and spec.origin:
-            return Path(spec.origin).resolve().parents[1]
-    return None

@@ -36,12 +36,15 @@ def plan_launch(
     python_version: str,
     node: str | None,
     boto_path: Path | None,
+    runtime_package: Path = NIMBUS_PACKAGE,
 ) -> LaunchPlan:
+    """``runtime_package``: the ``nimbus`` package sandboxes see at /var/runtime/nimbus (the
+    code volume's copy, ``sandbox.code_volume``, or this checkout's)."""
     if namespaces:
         paths = env_vars.Paths()
         binds = [
             Bind(source=str(spec.code_dir), target="/var/task"),
-            Bind(source=str(NIMBUS_PACKAGE), target="/var/runtime/nimbus"),
+            Bind(source=str(runtime_package), target="/var/runtime/nimbus"),
             Bind(source=python_prefix, target=python_prefix),
             Bind(source=python_prefix, target="/var/lang"),
         ]
