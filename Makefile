@@ -18,9 +18,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/nimbus server
 
-# Lint, format check, mypy --strict over nimbus, tests and bench (see [tool.mypy]), every test.
+# Lint, format check, mypy --strict over nimbus, tests and bench (see [tool.mypy]), every test,
+# on two workers (most tests wait on a server or a function; a test file stays on one worker,
+# so its module-scoped server is started once).
 test: lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 # The pure unit tests only (no server, no sandbox): seconds.
 unit: install

@@ -160,7 +160,7 @@ def raw_invoke_loop(
         for _ in range(count):
             started = time.perf_counter()
             sock.sendall(request)
-            status = _read_response(sock)
+            status = read_response(sock)
             timings.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise RuntimeError(f"invoke answered {status}")
@@ -169,7 +169,7 @@ def raw_invoke_loop(
     return timings
 
 
-def _read_response(sock: socket.socket) -> int:
+def read_response(sock: socket.socket) -> int:
     """Read one HTTP response with a Content-Length; its status code."""
     buffer = b""
     while b"\r\n\r\n" not in buffer:

@@ -10,6 +10,8 @@ BENCHMARKS = [
     "bench.throughput",
     "bench.async_accept",
     "bench.sqs_roundtrip",
+    "bench.sqs_mapping",
+    "bench.function_url",
 ]
 
 

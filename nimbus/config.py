@@ -101,6 +101,19 @@ class Settings:
     # How long each environment's execution-role credentials last; an environment is retired
     # before they lapse (dataplane/credential_policy.py). At least 900 s (STS's minimum).
     role_credentials_ttl_s: float = 6 * 3600.0
+    # How function URLs and HTTP APIs are spelled (web/endpoints.py):
+    # <scheme>://<id>.lambda-url.<region>.<url_domain>[:<url_port>]/. ``localhost`` resolves
+    # to loopback in browsers and curl; behind a wildcard DNS name and a reverse proxy, set
+    # the public domain, scheme and port (0: the server's own port).
+    url_domain: str = "localhost"
+    url_scheme: str = "http"
+    url_port: int = 0
+    # RabbitMQ event source mappings (events/rabbitmq_brokers.py): broker names (the NAME of
+    # arn:aws:mq:...:broker:NAME:ID) to AMQP URLs, "*" for any other name; and the JSON file
+    # of brokers and secrets (BASIC_AUTH's secret names), re-read when it changes ("": the
+    # data directory's mq.json).
+    mq_brokers: str = "*=amqp://guest:guest@127.0.0.1:5672"
+    mq_config: str = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -148,6 +161,11 @@ class Settings:
             "role_credentials_ttl_s": float(
                 _env("ROLE_CREDENTIALS_TTL", str(cls.role_credentials_ttl_s))
             ),
+            "url_domain": _env("URL_DOMAIN", cls.url_domain).strip().lower().strip("."),
+            "url_scheme": _env("URL_SCHEME", cls.url_scheme).strip().lower(),
+            "url_port": int(_env("URL_PORT", str(cls.url_port))),
+            "mq_brokers": _env("MQ_BROKERS", cls.mq_brokers),
+            "mq_config": _env("MQ_CONFIG", cls.mq_config),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -137,6 +137,25 @@ class RecursiveInvocationError(NimbusError):
     status = 400
 
 
+# --- API Gateway (apigatewayv2, restJson: {"message": ...} and x-amzn-ErrorType) ----------
+
+
+class ApiNotFoundError(NimbusError):
+    # botocore's apigatewayv2 NotFoundException (404), with the resource type it names.
+    error_type = "NotFoundException"
+    status = 404
+
+
+class BadRequestError(NimbusError):
+    error_type = "BadRequestException"
+    status = 400
+
+
+class ConflictError(NimbusError):
+    error_type = "ConflictException"
+    status = 409
+
+
 # --- Built-in queues (SQS) and topics (SNS) ----------------------------------------------
 # Their wire protocols (SQS JSON with x-amzn-query-error, SQS/SNS query XML) also carry the
 # legacy query error code, so each class names both.
@@ -225,3 +244,50 @@ class TopicNotFoundError(QueryProtocolError):
 class SnsInvalidParameterError(QueryProtocolError):
     error_type = "InvalidParameter"
     query_code = "InvalidParameter"
+
+
+# --- EventBridge (JSON 1.1: {"__type", "message"}) -----------------------------------------
+# EventBridge answers every client error with HTTP 400, ResourceNotFoundException included
+# (LocalStack's AWS-validated snapshots of DescribeEventBus, DescribeRule).
+
+
+class EventsValidationError(NimbusError):
+    error_type = "ValidationException"
+    status = 400
+
+
+class EventsResourceNotFoundError(NimbusError):
+    error_type = "ResourceNotFoundException"
+    status = 400
+
+
+class ResourceAlreadyExistsError(NimbusError):
+    error_type = "ResourceAlreadyExistsException"
+    status = 400
+
+
+class InvalidEventPatternError(NimbusError):
+    error_type = "InvalidEventPatternException"
+    status = 400
+
+
+class LimitExceededError(NimbusError):
+    error_type = "LimitExceededException"
+    status = 400
+
+
+class EventsAccessDeniedError(NimbusError):
+    error_type = "AccessDeniedException"
+    status = 400
+
+
+class UnknownOperationError(NimbusError):
+    # An X-Amz-Target the JSON protocol's service does not have.
+    error_type = "UnknownOperationException"
+    status = 400
+
+
+class SerializationError(NimbusError):
+    # A JSON 1.1 body that is not a JSON object, or a member of the wrong type.
+    error_type = "SerializationException"
+    status = 400

@@ -169,7 +169,7 @@ class Authorizer:
         is; the session policy is not part of what is cached (it travels on the principal
         itself and is applied by ``decide``), so sessions of one role with different session
         policies can share the role's entry without one's cap reaching the other."""
-        if principal.kind == "service":
+        if principal.kind in ("service", "anonymous"):
             return ()
         key = (principal.kind, principal.arn, principal.role_arn)
         now = self._clock.monotonic()

@@ -25,8 +25,8 @@ AWS's rules (IAM user guide, "IAM JSON policy elements reference", "Policy evalu
 - The account's root principal is allowed everything in its account without any policy, like
   the AWS root user. (Unlike AWS, even a resource policy's Deny does not apply to it, so
   Nimbus's administrator can never lock itself out of a function.)
-- A service principal (Nimbus acting for an AWS service) has no identity policies: the
-  resource policy alone decides.
+- A service principal (Nimbus acting for an AWS service) and the anonymous caller of a NONE
+  function URL have no identity policies: the resource policy alone decides.
 """
 
 from __future__ import annotations
@@ -95,7 +95,9 @@ def make_request(
         "aws:currenttime": (datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),),
         "aws:epochtime": (int(now),),
     }
-    if principal.kind != "service":
+    if principal.kind == "anonymous":
+        pass  # AWS sets no principal keys for an anonymous caller
+    elif principal.kind != "service":
         keys["aws:principalarn"] = (principal.role_arn or principal.arn,)
         keys["aws:principalaccount"] = (principal.account,)
         keys["aws:principaltype"] = (_PRINCIPAL_TYPE[principal.kind],)
@@ -203,7 +205,8 @@ def evaluate(
                 resource_grant = reach
             if reach == "self" and s.principals is not None and not s.not_principal:
                 names_session = names_session or principal.arn in s.principals.arns
-    if principal.kind == "service":
+    if principal.kind in ("service", "anonymous"):
+        # No identity policies: the resource policy alone decides.
         return Allow(via="resource") if resource_grant else ImplicitDeny(missing="resource")
     identity_grant = principal.is_root or _identity_allows(identity, request)
     if session is not None and not principal.is_root:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-PrincipalKind = Literal["root", "user", "assumed-role", "service"]
+PrincipalKind = Literal["root", "user", "assumed-role", "service", "anonymous"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,6 +20,8 @@ class Principal:
       capped by its session policy when it has one.
     - ``service``: Nimbus acting for itself (an event source mapping reading a queue, the
       code-download URL); never the result of a signature.
+    - ``anonymous``: an unsigned caller where AWS lets one in (a function URL with AuthType
+      NONE): only a resource policy naming ``"*"`` can allow it anything.
     """
 
     kind: PrincipalKind
@@ -40,6 +42,19 @@ class Principal:
     @property
     def is_root(self) -> bool:
         return self.kind == "root"
+
+
+ANONYMOUS = "anonymous"
+
+
+def anonymous() -> Principal:
+    """The unsigned caller of a NONE function URL."""
+    return Principal(kind="anonymous", arn=ANONYMOUS, account="", name="", user_id=ANONYMOUS)
+
+
+def service(name: str) -> Principal:
+    """An AWS service principal (``apigateway.amazonaws.com``) Nimbus acts as."""
+    return Principal(kind="service", arn=name, account="", name=name, user_id=name)
 
 
 def root(account: str, access_key_id: str = "") -> Principal:

@@ -6,14 +6,19 @@
 
 The hot path reads no database: configurations come from the function service's cache and
 environment specs are memoised per configuration.
+
+``invoke_stream`` runs the same path in a task of its own and hands out the function's
+response as it is written (``dataplane.streaming``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +26,7 @@ from nimbus.clock import Clock, Random
 from nimbus.control.functions import FunctionService
 from nimbus.dataplane.assignment import Assignment
 from nimbus.dataplane.counting import Counting
+from nimbus.dataplane.streaming import Ran, StreamingInvocation
 from nimbus.errors import (
     KMSAccessDeniedError,
     ResourceConflictError,
@@ -32,6 +38,7 @@ from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, Invocati
 from nimbus.model.invoke import InvokeCall, InvokeOutcome
 from nimbus.observability.metrics import Metrics
 from nimbus.store.blobs import BlobStore
+from nimbus.worker.response_stream import ResponseStream
 
 
 class InvokeResolver(Protocol):
@@ -57,6 +64,17 @@ class LoopGuardPort(Protocol):
         """The trace header this invocation runs with, continuing ``incoming``'s lineage;
         raises RecursiveInvocationError when recursive loop detection stops it
         (events/loop_guard.py)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Prepared:
+    """An invocation decided and not yet run: what it runs, under which ids."""
+
+    config: FunctionConfig
+    spec: EnvironmentSpec
+    request_id: str
+    invoked_arn: str
+    trace: str
 
 
 def trace_id(now: float) -> str:
@@ -92,8 +110,89 @@ class Invoker:
         self._clock = clock
         self._random = random
         self._specs: dict[str, EnvironmentSpec] = {}
+        self._streaming: set[asyncio.Task[Ran]] = set()  # streamed invocations still running
 
     async def invoke(self, call: InvokeCall) -> InvokeOutcome:
+        prepared = await self._prepare(call)
+        config = prepared.config
+        started = time.perf_counter()
+        try:
+            async with (
+                self._counting.lease(config.name),
+                self._assignment.acquire(prepared.spec) as lease,
+            ):
+                self._count_in_flight(config.name)
+                result: InvocationResult = await lease.env.invoke(self._request(prepared, call))
+        except Exception as exc:
+            self._metrics.failed_to_start(config.name, exc)
+            raise
+        self._invoked(config.name, result, started)
+        return InvokeOutcome(
+            request_id=prepared.request_id,
+            executed_version=config.version,
+            payload=result.payload,
+            function_error=result.function_error,
+            log_tail=result.log_tail,
+            duration_ms=result.duration_ms,
+            trace_id=prepared.trace,
+        )
+
+    @asynccontextmanager
+    async def invoke_stream(self, call: InvokeCall) -> AsyncIterator[StreamingInvocation]:
+        """Run ``call`` streaming its response: entered once the invocation has its
+        concurrency and its environment (raising, as ``invoke`` does, when it cannot: not
+        found, throttled, not active), it yields the invocation's handle; leaving abandons
+        whatever is left unread. The function runs to its end either way."""
+        prepared = await self._prepare(call)
+        stream = ResponseStream()
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Retrieved even when no one waits any more (the caller was cancelled meanwhile).
+        ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+        task = asyncio.create_task(self._run_streamed(prepared, call, stream, ready))
+        self._streaming.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._streaming.discard)
+        try:
+            await asyncio.shield(ready)
+            yield StreamingInvocation(
+                request_id=prepared.request_id,
+                executed_version=prepared.config.version,
+                stream=stream,
+                ran=task,
+            )
+        finally:
+            stream.abandon()
+
+    async def _run_streamed(
+        self,
+        prepared: _Prepared,
+        call: InvokeCall,
+        stream: ResponseStream,
+        ready: asyncio.Future[None],
+    ) -> Ran:
+        name = prepared.config.name
+        started = time.perf_counter()
+        try:
+            async with (
+                self._counting.lease(name),
+                self._assignment.acquire(prepared.spec) as lease,
+            ):
+                self._count_in_flight(name)
+                ready.set_result(None)
+                result = await lease.env.invoke(self._request(prepared, call), stream)
+        except Exception as exc:
+            self._metrics.failed_to_start(name, exc)
+            if not ready.done():
+                ready.set_exception(exc)
+            return exc
+        except BaseException:
+            ready.cancel()
+            raise
+        finally:
+            stream.close()
+        self._invoked(name, result, started)
+        return result
+
+    async def _prepare(self, call: InvokeCall) -> _Prepared:
         config = await self._resolver.for_invoke(
             call.function_name, call.qualifier, self._random.random()
         )
@@ -107,45 +206,35 @@ class Invoker:
             if self._loops is None
             else await self._loops.trace_for(config.name, call.trace_header, self._clock.now())
         )
-        started = time.perf_counter()
-        try:
-            async with (
-                self._counting.lease(config.name),
-                self._assignment.acquire(spec) as lease,
-            ):
-                self._metrics.concurrency(config.name, self._counting.usage(config.name).in_flight)
-                self._metrics.account_concurrency(self._counting.usage().in_flight)
-                # The function's timeout runs from when its environment has it, as on AWS: a
-                # cold start's Init has its own limit (worker.init_phase) and is not charged
-                # to the invocation, however long a burst of cold starts makes it wait.
-                now = self._clock.now()
-                request = InvocationRequest(
-                    request_id=request_id,
-                    payload=call.payload or b"{}",
-                    invoked_function_arn=invoked_arn,
-                    deadline_ms=int((now + config.timeout) * 1000),
-                    trace_id=trace,
-                    client_context=call.client_context,
-                    tail_logs=call.tail_logs,
-                )
-                result: InvocationResult = await lease.env.invoke(request)
-        except Exception as exc:
-            self._metrics.failed_to_start(config.name, exc)
-            raise
+        return _Prepared(
+            config=config, spec=spec, request_id=request_id, invoked_arn=invoked_arn, trace=trace
+        )
+
+    def _request(self, prepared: _Prepared, call: InvokeCall) -> InvocationRequest:
+        # The function's timeout runs from when its environment has it, as on AWS: a cold
+        # start's Init has its own limit (worker.init_phase) and is not charged to the
+        # invocation, however long a burst of cold starts makes it wait.
+        now = self._clock.now()
+        return InvocationRequest(
+            request_id=prepared.request_id,
+            payload=call.payload or b"{}",
+            invoked_function_arn=prepared.invoked_arn,
+            deadline_ms=int((now + prepared.config.timeout) * 1000),
+            trace_id=prepared.trace,
+            client_context=call.client_context,
+            tail_logs=call.tail_logs,
+        )
+
+    def _count_in_flight(self, name: str) -> None:
+        self._metrics.concurrency(name, self._counting.usage(name).in_flight)
+        self._metrics.account_concurrency(self._counting.usage().in_flight)
+
+    def _invoked(self, name: str, result: InvocationResult, started: float) -> None:
         self._metrics.invoked(
-            config.name,
+            name,
             duration_ms=result.duration_ms or (time.perf_counter() - started) * 1000,
             error=result.function_error is not None,
             cold=result.init_duration_ms is not None,
-        )
-        return InvokeOutcome(
-            request_id=request_id,
-            executed_version=config.version,
-            payload=result.payload,
-            function_error=result.function_error,
-            log_tail=result.log_tail,
-            duration_ms=result.duration_ms,
-            trace_id=trace,
         )
 
     async def spec_for(

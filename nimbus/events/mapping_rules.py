@@ -17,6 +17,7 @@ from typing import Literal
 import orjson
 
 from nimbus.errors import InvalidParameterValueError, ValidationError
+from nimbus.events.record_filter import check_filters
 from nimbus.model.event_source_mapping import (
     REPORT_BATCH_ITEM_FAILURES,
     MappingChanges,
@@ -24,6 +25,7 @@ from nimbus.model.event_source_mapping import (
 )
 
 SQS = "sqs"
+MQ = "mq"  # Amazon MQ brokers: RabbitMQ ones (events/rabbitmq_rules.py)
 # botocore's Arn pattern for EventSourceArn.
 _ARN_RE = re.compile(
     r"^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?"
@@ -34,7 +36,6 @@ _OTHER_SOURCES = {
     "kinesis": "Kinesis streams",
     "dynamodb": "DynamoDB streams",
     "kafka": "Amazon MSK (Kafka)",
-    "mq": "Amazon MQ brokers",
     "rds": "DocumentDB change streams",
 }
 
@@ -56,7 +57,8 @@ SCALE_UP_INTERVAL_S = 60 / 300
 
 
 def source_kind(arn: str | None) -> str:
-    """The kind of source an EventSourceArn names; only Nimbus's own SQS queues so far."""
+    """The kind of source an EventSourceArn names: Nimbus's own SQS queues, or RabbitMQ
+    brokers named as Amazon MQ brokers."""
     if not arn:
         raise InvalidParameterValueError(
             "Unrecognized event source, must be kafka or specify an EventSourceArn"
@@ -70,16 +72,17 @@ def source_kind(arn: str | None) -> str:
             "-[a-z]+-\\d{1})?:(\\d{12})?:(.*)"
         )
     service = arn.split(":")[2]
-    if service == SQS:
-        return SQS
+    if service in (SQS, MQ):
+        return service
     raise unsupported(service)
 
 
 def unsupported(service: str) -> InvalidParameterValueError:
     what = _OTHER_SOURCES.get(service, f"'{service}' resources")
     return InvalidParameterValueError(
-        f"Event source mappings for {what} are not supported yet: Nimbus maps only its "
-        "built-in SQS queues (arn:aws:sqs:REGION:ACCOUNT:QUEUE)."
+        f"Event source mappings for {what} are not supported yet: Nimbus maps its built-in "
+        "SQS queues (arn:aws:sqs:REGION:ACCOUNT:QUEUE) and RabbitMQ brokers "
+        "(arn:aws:mq:REGION:ACCOUNT:broker:NAME:ID)."
     )
 
 
@@ -146,21 +149,6 @@ def check_response_types(values: Sequence[str]) -> tuple[str, ...]:
             "constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]"
         )
     return tuple(values)
-
-
-def check_filters(patterns: Sequence[str]) -> tuple[str, ...]:
-    """Each filter's Pattern must be a JSON object (an EventBridge-style pattern)."""
-    for pattern in patterns:
-        try:
-            parsed = orjson.loads(pattern)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict) or len(pattern) > 4096:
-            raise InvalidParameterValueError(
-                f"Invalid filter pattern definition: {pattern!r} is not a JSON object of at "
-                'most 4096 characters, such as {"body": {"kind": ["order"]}}.'
-            )
-    return tuple(patterns)
 
 
 def check_visibility(queue_visibility_s: int, function_timeout_s: int) -> None:

@@ -3,9 +3,11 @@ persist, and hand each mapping to the source that runs it.
 
 The service is source-neutral: a mapping's EventSourceArn decides its kind
 (``mapping_rules.source_kind``), and a ``MappingSource`` of that kind checks it against the
-source and runs its pollers (``sqs_poller.SqsPollers`` for queues; streams and schedules are
-further sources). Mappings live in memory, written through to the store before each answer;
-``load`` resumes them at start.
+source and runs its pollers (``sqs_poller.SqsPollers`` for queues,
+``rabbitmq_poller.RabbitMqPollers`` for RabbitMQ brokers; streams are further sources). A
+source that reports how its mappings fare (``ReportsStatus``: RabbitMQ's connection errors)
+has its StateTransitionReason and LastProcessingResult in every read. Mappings live in
+memory, written through to the store before each answer; ``load`` resumes them at start.
 
 States as AWS reports them: the answer to Create says ``Creating`` (``Disabled`` when created
 disabled), to Update ``Enabling``/``Disabling`` when Enabled changed and ``Updating``
@@ -18,7 +20,8 @@ from __future__ import annotations
 import logging
 import uuid as uuids
 from collections.abc import Mapping
-from typing import Protocol
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
 from nimbus.clock import Clock
 from nimbus.errors import (
@@ -28,11 +31,13 @@ from nimbus.errors import (
     ValidationError,
 )
 from nimbus.events import mapping_rules as rules
+from nimbus.events import rabbitmq_rules
 from nimbus.model.arn import Arns, FunctionRef, parse_function_ref
 from nimbus.model.event_source_mapping import (
     EventSourceMapping,
     MappingChanges,
     MappingSettings,
+    MappingStatus,
 )
 from nimbus.model.function import FunctionConfig
 from nimbus.store.event_source_mappings import MappingRepository
@@ -68,6 +73,39 @@ class MappingSource(Protocol):
         """Stop the mapping's pollers (a batch being invoked finishes)."""
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsStatus(Protocol):
+    """A source whose mappings can fail on their own (a broker down, credentials refused)."""
+
+    def status(self, uuid: str) -> MappingStatus: ...
+
+
+def _settings(
+    kind: str,
+    current: MappingSettings | None,
+    changes: MappingChanges,
+    *,
+    ref: FunctionRef,
+    creating: bool,
+) -> MappingSettings:
+    """The source's rules applied to a Create (``current`` None) or an Update."""
+    if kind == rules.MQ:
+        return rabbitmq_rules.apply_changes(
+            current or rabbitmq_rules.defaults(ref.name, ref.qualifier),
+            changes,
+            function_name=ref.name,
+            qualifier=ref.qualifier,
+            creating=creating,
+        )
+    return rules.apply_changes(
+        kind,
+        current or rules.defaults(kind, ref.name, ref.qualifier),
+        changes,
+        function_name=ref.name,
+        qualifier=ref.qualifier,
+    )
 
 
 class MappingService:
@@ -113,13 +151,7 @@ class MappingService:
                 "constraint: Member must not be null"
             )
         ref = self._function_ref(changes.function_name)
-        settings = rules.apply_changes(
-            kind,
-            rules.defaults(kind, ref.name, ref.qualifier),
-            changes,
-            function_name=ref.name,
-            qualifier=ref.qualifier,
-        )
+        settings = _settings(kind, None, changes, ref=ref, creating=True)
         source = self._source(kind)
         source.check(source_arn, await self._function(ref))
         self._check_unique(source_arn, settings, exclude=None)
@@ -132,13 +164,13 @@ class MappingService:
         await self._repo.put(mapping)
         self._mappings[mapping.uuid] = mapping
         source.apply(mapping)
-        return mapping, CREATING if settings.enabled else mapping.state
+        return self._reported(mapping), CREATING if settings.enabled else mapping.state
 
     def get(self, uuid: str) -> EventSourceMapping:
         mapping = self._mappings.get(uuid)
         if mapping is None:
             raise ResourceNotFoundError(NOT_FOUND)
-        return mapping
+        return self._reported(mapping)
 
     def list(
         self, *, source_arn: str | None = None, function_name: str | None = None
@@ -155,11 +187,12 @@ class MappingService:
                 or (ref.qualifier is not None and mapping.settings.qualifier != ref.qualifier)
             ):
                 continue
-            found.append(mapping)
+            found.append(self._reported(mapping))
         return found
 
     async def update(self, uuid: str, changes: MappingChanges) -> tuple[EventSourceMapping, str]:
-        current = self.get(uuid)
+        self.get(uuid)
+        current = self._mappings[uuid]
         kind = rules.source_kind(current.source_arn)
         ref = (
             self._function_ref(changes.function_name)
@@ -168,9 +201,7 @@ class MappingService:
                 name=current.settings.function_name, qualifier=current.settings.qualifier
             )
         )
-        settings = rules.apply_changes(
-            kind, current.settings, changes, function_name=ref.name, qualifier=ref.qualifier
-        )
+        settings = _settings(kind, current.settings, changes, ref=ref, creating=False)
         source = self._source(kind)
         if changes.function_name is not None:
             source.check(current.source_arn, await self._function(ref))
@@ -185,8 +216,8 @@ class MappingService:
         self._mappings[uuid] = mapping
         source.apply(mapping)
         if settings.enabled != current.settings.enabled:
-            return mapping, ENABLING if settings.enabled else DISABLING
-        return mapping, UPDATING
+            return self._reported(mapping), ENABLING if settings.enabled else DISABLING
+        return self._reported(mapping), UPDATING
 
     async def delete(self, uuid: str) -> EventSourceMapping:
         mapping = self.get(uuid)
@@ -198,6 +229,18 @@ class MappingService:
         return mapping
 
     # --- internals -------------------------------------------------------------------------
+
+    def _reported(self, mapping: EventSourceMapping) -> EventSourceMapping:
+        """The mapping as reads show it: with what its source reports, if it reports."""
+        source = self._sources.get(self._kind_or_none(mapping.source_arn) or "")
+        if not isinstance(source, ReportsStatus):
+            return mapping
+        reported = source.status(mapping.uuid)
+        return replace(
+            mapping,
+            state_reason=reported.state_reason,
+            last_processing_result=reported.last_processing_result,
+        )
 
     def _function_ref(self, text: str) -> FunctionRef:
         ref = parse_function_ref(text)
@@ -221,16 +264,21 @@ class MappingService:
     def _check_unique(
         self, source_arn: str, settings: MappingSettings, *, exclude: str | None
     ) -> None:
-        """One mapping per source and function ARN (a version or alias is another ARN)."""
+        """One mapping per source and function ARN (a version or alias is another ARN); for
+        a broker, per queue and virtual host of it."""
         for other in self._mappings.values():
             if (
                 other.uuid != exclude
                 and other.source_arn == source_arn
                 and other.settings.function_name == settings.function_name
                 and other.settings.qualifier == settings.qualifier
+                and other.settings.queues == settings.queues
+                and rabbitmq_rules.virtual_host(other.settings)
+                == rabbitmq_rules.virtual_host(settings)
             ):
+                what = "SQS arn" if source_arn.split(":")[2] == rules.SQS else "event source arn"
                 raise ResourceConflictError(
-                    f'An event source mapping with SQS arn (" {source_arn} ") and function '
+                    f'An event source mapping with {what} (" {source_arn} ") and function '
                     f'(" {settings.function_name} ") already exists. Please update or delete '
                     f"the existing mapping with UUID {other.uuid}"
                 )

@@ -4,7 +4,10 @@ mapping's function synchronously with batches of messages, as Lambda's SQS polle
 Each enabled mapping runs a ``MappingPoller``: a few poller tasks, each one
 
     collect  long-poll the queue (through the queue service, not HTTP) until the batch is
-             full, its window has closed, or (no window) one receive returned something
+             full, its window has closed, or (no window) one receive returned something;
+             messages the mapping's FilterCriteria refuses are deleted at once and never
+             join a batch (Lambda's SQS filtering), so a batch they would have filled waits
+             for more, and invokes nothing while empty
     invoke   the invoker, as every invocation (RequestResponse), with AWS's SQS event; the
              first message's AWSTraceHeader travels as the invoke's trace header (lineage)
     settle   success: delete the batch; function error: leave it (the queue hands it out
@@ -15,20 +18,20 @@ Each enabled mapping runs a ``MappingPoller``: a few poller tasks, each one
 
 The number of pollers follows AWS: five to start, one more while batches come back full
 (a backlog), one fewer after an empty poll or a throttle, never more than
-ScalingConfig.MaximumConcurrency. Disabling or deleting a mapping lets each poller finish
-the batch it is invoking and hands back the messages it was still collecting; closing the
-node cancels them (their messages come back after the visibility timeout).
+ScalingConfig.MaximumConcurrency. Disabling or deleting a mapping, or closing the node, lets
+each poller finish the batch it is invoking and hands back the messages it was still
+collecting; closing cancels what is still running after a grace period (its messages come
+back after the visibility timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -43,10 +46,12 @@ from nimbus.errors import (
     TooManyRequestsError,
 )
 from nimbus.events import mapping_rules as rules
+from nimbus.events.record_filter import compile_filters, keeps_sqs_record
+from nimbus.events.sqs_records import Item, event_payload, sqs_record, trace_header_of
 from nimbus.model.event_source_mapping import EventSourceMapping
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invoke import InvokeCall
-from nimbus.model.queue import BatchFailure, MessageAttribute, ReceivedMessage
+from nimbus.model.queue import BatchFailure, ReceivedMessage
 
 log = logging.getLogger(__name__)
 
@@ -78,62 +83,6 @@ class QueuePort(Protocol):
     ) -> list[BatchFailure | None]: ...
 
 
-# --- the event ---------------------------------------------------------------------------
-
-
-def trace_header_of(message: ReceivedMessage) -> str | None:
-    """The message's AWSTraceHeader system attribute (the queue service sets it when the
-    message was sent with one: MessageSystemAttributes or the sender's X-Amzn-Trace-Id)."""
-    return message.system_attributes.get("AWSTraceHeader") or None
-
-
-def _attribute(value: MessageAttribute) -> dict[str, Any]:
-    # Lambda's record shape: stringValue or binaryValue (base64), the always-empty list
-    # values, and dataType (AWS's sample event, "Using Lambda with Amazon SQS").
-    body: dict[str, Any] = {}
-    if value.string_value is not None:
-        body["stringValue"] = value.string_value
-    if value.binary_value is not None:
-        body["binaryValue"] = base64.b64encode(value.binary_value).decode()
-    body["stringListValues"] = []
-    body["binaryListValues"] = []
-    body["dataType"] = value.data_type
-    return body
-
-
-def sqs_record(message: ReceivedMessage, *, source_arn: str, region: str) -> dict[str, Any]:
-    """One entry of the ``Records`` list Lambda passes a function for an SQS message."""
-    # Every system attribute, AWSTraceHeader included when the message has one (AWS's event).
-    attributes = dict(message.system_attributes)
-    return {
-        "messageId": message.message_id,
-        "receiptHandle": message.receipt_handle,
-        "body": message.body,
-        "attributes": attributes,
-        "messageAttributes": {name: _attribute(v) for name, v in message.attributes.items()},
-        "md5OfBody": message.md5_of_body,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": source_arn,
-        "awsRegion": region,
-    }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Item:
-    """A received message and its record, serialized once."""
-
-    message: ReceivedMessage
-    record: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.record) + 1  # and its comma
-
-
-def event_payload(batch: Sequence[Item]) -> bytes:
-    return b'{"Records":[' + b",".join(item.record for item in batch) + b"]}"
-
-
 # --- one mapping -------------------------------------------------------------------------
 
 
@@ -144,6 +93,8 @@ class PollerTuning:
     default_ceiling: int = 1000  # pollers without MaximumConcurrency: the account's limit
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
+    # How long closing the node waits for batches being invoked to finish and be settled.
+    close_grace_s: float = 10.0
 
 
 class MappingPoller:
@@ -168,10 +119,12 @@ class MappingPoller:
         self._bounds = rules.scale_bounds(
             mapping.settings.maximum_concurrency, tuning.default_ceiling
         )
+        self._filter = compile_filters(mapping.settings.filter_patterns)
         self._stopping = asyncio.Event()
         self._workers: set[asyncio.Task[None]] = set()
         self._last_scale_up = clock.monotonic()
         self.invokes = 0
+        self.filtered_out = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -289,16 +242,22 @@ class MappingPoller:
                 return []
             if not received and not batch:
                 return []
+            refused: list[ReceivedMessage] = []
             for message in received:
-                record = orjson.dumps(
-                    sqs_record(message, source_arn=self.mapping.source_arn, region=self._region)
+                document = sqs_record(
+                    message, source_arn=self.mapping.source_arn, region=self._region
                 )
-                item = Item(message=message, record=record)
+                if not keeps_sqs_record(self._filter, document):
+                    refused.append(message)
+                    continue
+                item = Item(message=message, record=orjson.dumps(document))
                 if carry or not rules.fits(size, item.size, len(batch)):
                     carry.append(item)
                     continue
                 batch.append(item)
                 size += item.size
+            if refused:
+                await self._discard(refused)
             if opened_at is None and batch:
                 opened_at = self._clock.monotonic()
 
@@ -363,6 +322,15 @@ class MappingPoller:
             await self._queues.delete(self._queue, [item.message.receipt_handle for item in done])
         full = len(batch) >= settings.batch_size
         return "full" if full else "partial"
+
+    async def _discard(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Delete messages no filter admits: Lambda removes them from the queue rather than
+        leave them to be received (and refused) again until they expire."""
+        self.filtered_out += len(messages)
+        try:
+            await self._queues.delete(self._queue, [m.receipt_handle for m in messages])
+        except NimbusError as exc:  # they come back after the visibility timeout, refused again
+            log.warning("event source mapping %s: %s", self.mapping.uuid, exc.message)
 
     async def _release(self, items: Sequence[Item | ReceivedMessage]) -> None:
         """Hand messages this poller holds but will not invoke with back to the queue now
@@ -446,9 +414,20 @@ class SqsPollers:
         return self._running.get(uuid)
 
     async def close(self) -> None:
+        """Stop every poller, let the batches being invoked finish and be settled (a
+        success deleted) for up to ``close_grace_s``, then cancel what is left: a graceful
+        restart delivers no message twice, and only batches cut short come back after their
+        visibility timeout."""
         self._closed = True
         pollers = [*self._running.values(), *self._stopping]
         self._running.clear()
+        for poller in pollers:
+            poller.stop()
+        if pollers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(p.stopped() for p in pollers)), self._tuning.close_grace_s
+                )
         for poller in pollers:
             await poller.close()
 

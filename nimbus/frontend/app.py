@@ -18,7 +18,9 @@ from nimbus.frontend.concurrency_api import ConcurrencyApi
 from nimbus.frontend.errors import handle_exception
 from nimbus.frontend.events_api import EventsApi
 from nimbus.frontend.fast_path import HotRoutes
+from nimbus.frontend.function_urls_api import FunctionUrlsApi
 from nimbus.frontend.functions_api import FunctionsApi
+from nimbus.frontend.http_apis_api import HttpApisApi
 from nimbus.frontend.invoke_api import InvokeApi
 from nimbus.frontend.layers_api import LayersApi
 from nimbus.frontend.logs_api import LogsApi
@@ -29,6 +31,7 @@ from nimbus.frontend.provisioned_api import ProvisionedApi
 from nimbus.frontend.recursion_api import RecursionApi
 from nimbus.frontend.request_ids import RequestIds
 from nimbus.frontend.root_api import RootApi
+from nimbus.frontend.scheduler_api import SchedulerApi
 from nimbus.frontend.versions_api import VersionsApi
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
@@ -53,6 +56,9 @@ class Apis:
     policy: PolicyApi
     recursion: RecursionApi
     code_signing: CodeSigningApi
+    function_urls: FunctionUrlsApi
+    http_apis: HttpApisApi
+    scheduler: SchedulerApi
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -70,6 +76,9 @@ class Apis:
             *self.policy.routes(),
             *self.recursion.routes(),
             *self.code_signing.routes(),
+            *self.function_urls.routes(),
+            *self.http_apis.routes(),
+            *self.scheduler.routes(),
             *self.root.routes(),
         ]
 

@@ -2,10 +2,11 @@
 it, as AWS's front door does — one ASGI wrapper outside everything else.
 
 For each HTTP request it marks the wire protocol errors are rendered in (restJson for Lambda
-paths, SQS's JSON for ``X-Amz-Target: AmazonSQS.*``, the query protocol's XML for any other
-``POST /``), reads the body once (bounded as AWS bounds it: 6 MB, but the code uploads'
-50 MB zip base64'd in JSON (``operations.body_bound``); beyond it 413, in the error the
-operation's handler would answer, before reading on),
+paths, SQS's JSON for ``X-Amz-Target: AmazonSQS.*``, JSON 1.1 for EventBridge's
+``AWSEvents.*``, the query protocol's XML for any other ``POST /``), reads the body once
+(bounded as AWS bounds it: 6 MB, but the code uploads' 50 MB zip base64'd in JSON
+(``operations.body_bound``); beyond it 413, in the error the operation's handler would
+answer, before reading on),
 checks the signature (``auth.authenticator``), names the operation's IAM action and resource
 (``frontend.operations``), asks the authorizer, and passes the request on with its body
 replayed and ``scope["nimbus.principal"]`` / ``scope["nimbus.service"]`` (the signed
@@ -71,6 +72,9 @@ from nimbus.model.arn import Arns
 
 __all__ = ["OPERATION_KEY", "PRINCIPAL_KEY", "SERVICE_KEY", "AuthGate"]
 
+# X-Amz-Target prefixes of the JSON protocols on POST / (SQS's, EventBridge's JSON 1.1): their
+# bodies are JSON objects, not query forms.
+JSON_TARGETS: Final = ("AmazonSQS.", "AWSEvents.")
 # Operations with no IAM action the gate lets through: they decide for themselves.
 SELF_AUTHORIZED: Final = frozenset({("sts", "GetCallerIdentity"), ("sts", "AssumeRole")})
 # A 50 MB zip is 69,905,067 bytes once base64'd in CreateFunction's JSON (AWS's bound): the
@@ -123,8 +127,10 @@ def protocol_of(method: str, path: str, headers: Sequence[tuple[bytes, bytes]]) 
     """The wire protocol a request's errors are rendered in (pure)."""
     if path != "/" or method != "POST":
         return "s3-xml" if path.startswith("/_nimbus/code/") else "rest-json"
-    target = asgi_header(headers, b"x-amz-target")
-    return "sqs-json" if target is not None and target.startswith(b"AmazonSQS.") else "query"
+    target = asgi_header(headers, b"x-amz-target") or b""
+    if target.startswith(b"AWSEvents."):
+        return "json-1.1"
+    return "sqs-json" if target.startswith(b"AmazonSQS.") else "query"
 
 
 def signed_service(headers: Sequence[tuple[bytes, bytes]], query_string: bytes) -> str:
@@ -204,6 +210,8 @@ class AuthGate:
             target = asgi_header(headers, b"x-amz-target") or b""
             if target.startswith(b"AmazonSQS."):
                 service = "sqs"
+            elif target.startswith(b"AWSEvents."):
+                service = "events"
             else:
                 limit = min(operations.body_bound("POST", path)[0], self._max_body)
                 body = await read_body(receive, headers, limit)
@@ -252,7 +260,7 @@ class AuthGate:
         authenticated = self._authenticator.verify(claim, body)
         principal = authenticated.principal
         params: Mapping[str, Any] = {}
-        if is_root_path and not target.startswith("AmazonSQS."):
+        if is_root_path and not target.startswith(JSON_TARGETS):
             params = scope[FORM_KEY] = query_form(body, query_string)
         elif operations.needs_body(method, path):
             parsed = json_object(body)
@@ -320,10 +328,17 @@ class AuthGate:
 
 def _expected_service(path: str, target: str) -> str | None:
     """The one service a request's credential scope may name, when its path says: Lambda's
-    paths are "lambda", SQS's JSON protocol is "sqs"; ``POST /``'s query protocol may be SNS,
-    IAM or STS, and Nimbus's own routes accept any."""
+    paths are "lambda", SQS's JSON protocol is "sqs", API Gateway's ``/v2/...`` "apigateway"
+    (botocore's apigatewayv2 signingName); ``POST /``'s query protocol may be SNS, IAM or STS,
+    and Nimbus's own routes accept any."""
     if path == "/":
+        if target.startswith("AWSEvents."):
+            return "events"
         return "sqs" if target.startswith("AmazonSQS.") else None
     if path.startswith("/_nimbus/") or path == "/metrics":
         return None
+    if path.startswith("/v2/"):
+        return "apigateway"
+    if operations.is_scheduler(path):
+        return "scheduler"  # botocore's scheduler signingName
     return "lambda"

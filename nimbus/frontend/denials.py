@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 
-from nimbus.errors import AccessDeniedError, InvalidActionError, QueryProtocolError
+from nimbus.errors import (
+    AccessDeniedError,
+    EventsAccessDeniedError,
+    InvalidActionError,
+    QueryProtocolError,
+    UnknownOperationError,
+)
 from nimbus.frontend.operation import Operation
 
 
@@ -28,7 +34,13 @@ class QueryAccessDeniedError(QueryProtocolError):
 def unknown_operation(operation: Operation) -> Exception:
     """What a request the gate has no action for is answered: the router's 404
     UnknownOperationException for a path Nimbus does not serve, InvalidAction for ``POST /``
-    (an Action no API has, or none)."""
+    (an Action no API has, or none), UnknownOperationException for an X-Amz-Target EventBridge
+    does not have."""
+    if operation.service == "events":
+        return UnknownOperationError(
+            f"Operation AWSEvents.{operation.name or '(none)'} is not supported by Nimbus's "
+            "EventBridge."
+        )
     if operation.service in ("sqs", "sns", "iam", "sts"):
         return InvalidActionError(
             f"The action {operation.name or '(none)'} is not valid for this endpoint."
@@ -40,6 +52,8 @@ def denial(operation: Operation, message: str) -> Exception:
     """AccessDenied in the operation's API's spelling."""
     if operation.service == "sns":
         return SnsAuthorizationError(message)
+    if operation.service == "events":
+        return EventsAccessDeniedError(message)  # EventBridge's: HTTP 400
     if operation.service in ("sqs", "iam", "sts"):
         return QueryAccessDeniedError(message)
     return AccessDeniedError(message)

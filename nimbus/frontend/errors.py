@@ -1,8 +1,9 @@
 """The one place where exceptions become AWS wire errors.
 
-Three wire formats share one port. Lambda's own API is restJson (the default); ``POST /``
-speaks SQS's JSON protocol or SNS's query protocol, and the root table marks which one in the
-request's scope (``mark_protocol``) before it does anything that can fail. Handlers only
+Several wire formats share one port. Lambda's own API is restJson (the default); ``POST /``
+speaks SQS's JSON protocol, EventBridge's JSON 1.1 or SNS's query protocol, and the root
+table marks which one in the request's scope (``mark_protocol``) before it does anything
+that can fail. Handlers only
 raise; ``render_error`` — called by the Starlette exception handlers and by the fast path
 alike — chooses the format.
 """
@@ -29,7 +30,7 @@ from nimbus.frontend.xml_text import xml_text
 
 log = logging.getLogger(__name__)
 
-WireProtocol = Literal["rest-json", "sqs-json", "query", "s3-xml"]
+WireProtocol = Literal["rest-json", "sqs-json", "json-1.1", "query", "s3-xml"]
 PROTOCOL_KEY: Final = "nimbus.protocol"
 REQUEST_ID_KEY: Final = request_ids.SCOPE_KEY  # the query protocol echoes it in its errors
 
@@ -55,6 +56,8 @@ def _render(request: Request, exc: Exception) -> Response:
         protocol = request.scope.get(PROTOCOL_KEY, "rest-json")
         if protocol == "sqs-json":
             return sqs_json_error(exc)
+        if protocol == "json-1.1":
+            return json_1_1_error(exc)
         if protocol == "query":
             return query_xml_error(exc, request_ids.request_id_of(request.scope))
         if protocol == "s3-xml":
@@ -126,6 +129,17 @@ def _query_code(error: NimbusError) -> tuple[str, str]:
         return error.query_code, "Sender" if error.sender_fault else "Receiver"
     code = error.error_type.removesuffix("Exception")
     return code, "Sender" if error.status < 500 else "Receiver"
+
+
+def json_1_1_error(error: NimbusError) -> Response:
+    # The JSON 1.1 protocol (EventBridge): the shape name in __type and in x-amzn-ErrorType,
+    # the text in "message" (botocore reads the code from either, the message from this).
+    return Response(
+        orjson.dumps({"__type": error.error_type, "message": error.message}),
+        status_code=error.status,
+        headers={"x-amzn-ErrorType": error.error_type},
+        media_type="application/x-amz-json-1.1",
+    )
 
 
 def sqs_json_error(error: NimbusError) -> Response:

@@ -9,7 +9,8 @@ AWS authorizes these with more than the operation's action:
   ``lambda.amazonaws.com``): otherwise anyone allowed to create a function could run code as
   any role of the account.
 - The targets a function's events will reach — a dead-letter queue or topic, the
-  ``OnSuccess``/``OnFailure`` destinations of ``Put``/``UpdateFunctionEventInvokeConfig`` —
+  ``OnSuccess``/``OnFailure`` destinations of ``Put``/``UpdateFunctionEventInvokeConfig``,
+  the queues and topics of EventBridge targets (``eventbridge_actions``) —
   and the queue an event source mapping reads: AWS checks that the *execution role* may send
   there (``sqs:SendMessage``, ``sns:Publish``, ``lambda:InvokeFunction``) or read from there
   (``sqs:ReceiveMessage``) and refuses the configuration otherwise. SNS delivers to a Lambda
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from nimbus.frontend.eventbridge_actions import implied as events_implied
 from nimbus.frontend.operation import Operation
 
 LAMBDA_SERVICE: Final = "lambda.amazonaws.com"
@@ -114,6 +116,8 @@ def implied_checks(operation: Operation, params: Mapping[str, Any]) -> tuple[Che
             source = _text(params.get("EventSourceArn"))
             if source is not None and source.startswith("arn:") and ":sqs:" in source:
                 checks.append(Check(action="sqs:ReceiveMessage", resource=source))
+        case ("events", "PutTargets" | "PutEvents"):
+            checks += [Check(action=a, resource=r) for a, r in events_implied(operation, params)]
         case ("sns", "Subscribe"):
             protocol = _text(params.get("Protocol"))
             endpoint = _text(params.get("Endpoint"))

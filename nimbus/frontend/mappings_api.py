@@ -15,12 +15,13 @@ from nimbus.errors import InvalidParameterValueError
 from nimbus.frontend import params
 from nimbus.frontend.wire import json_response
 from nimbus.model.arn import Arns
-from nimbus.model.event_source_mapping import EventSourceMapping, MappingChanges
+from nimbus.model.event_source_mapping import EventSourceMapping, MappingChanges, SourceAccess
 
 PATH = "/2015-03-31/event-source-mappings"
 MAX_BODY = 262_144
 # Members of Create/UpdateEventSourceMapping for sources other than SQS queues (streams,
-# Kafka, MQ, DocumentDB) or features Nimbus lacks; the source's rules refuse them by name.
+# Kafka, MQ, DocumentDB) or features Nimbus lacks; the source's rules refuse them by name
+# (Queues and SourceAccessConfigurations are also parsed, for the RabbitMQ rules).
 OTHER_PARAMETERS = (
     "StartingPosition",
     "StartingPositionTimestamp",
@@ -89,6 +90,22 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _source_access(body: dict[str, Any]) -> tuple[SourceAccess, ...] | None:
+    value = body.get("SourceAccessConfigurations")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(entry, dict)
+        and isinstance(entry.get("Type"), str)
+        and isinstance(entry.get("URI"), str)
+        for entry in value
+    ):
+        raise InvalidParameterValueError(
+            'SourceAccessConfigurations must be a list of {"Type": "...", "URI": "..."} objects.'
+        )
+    return tuple(SourceAccess(type=entry["Type"], uri=entry["URI"]) for entry in value)
+
+
 def parse_changes(body: dict[str, Any]) -> MappingChanges:
     """The request's members, typed; ranges and per-source rules are the service's."""
     enabled = body.get("Enabled")
@@ -106,6 +123,7 @@ def parse_changes(body: dict[str, Any]) -> MappingChanges:
     tags = _object(body, "Tags")
     if tags is not None and not all(isinstance(v, str) for v in tags.values()):
         raise InvalidParameterValueError("Tags must map keys to string values.")
+    queues = body.get("Queues")
     return MappingChanges(
         function_name=params.optional_string(body, "FunctionName"),
         enabled=enabled,
@@ -116,6 +134,8 @@ def parse_changes(body: dict[str, Any]) -> MappingChanges:
         maximum_concurrency=None if scaling is None else _int(scaling, "MaximumConcurrency"),
         filter_patterns=patterns,
         tags=tags,
+        queues=None if queues is None else _strings(queues, "Queues"),
+        source_access=_source_access(body),
         other_parameters=tuple(
             name for name in OTHER_PARAMETERS if body.get(name) not in (None, {}, [], "")
         ),
@@ -161,6 +181,15 @@ class MappingsApi:
             body["ScalingConfig"] = {"MaximumConcurrency": s.maximum_concurrency}
         if s.filter_patterns:
             body["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in s.filter_patterns]}
+        if s.queues:
+            body["Queues"] = list(s.queues)
+        if s.source_access:
+            # The secret's ARN, never what it holds.
+            body["SourceAccessConfigurations"] = [
+                {"Type": a.type, "URI": a.uri} for a in s.source_access
+            ]
+        if mapping.last_processing_result is not None:
+            body["LastProcessingResult"] = mapping.last_processing_result
         return body
 
     async def create(self, request: Request) -> Response:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from nimbus.dataplane.assignment import Tracked
 from nimbus.model.function import FunctionConfig
 from nimbus.model.invoke import InvokeCall, InvokeOutcome
+from nimbus.model.streaming import StreamOutcome
 
 
 class ConfigResolver(Protocol):
@@ -24,6 +26,37 @@ class Invocations(Protocol):
         ``function_error``; raises ResourceNotFoundError, TooManyRequestsError (throttled),
         ResourceConflictError/ResourceNotReadyError (function not active) and the
         ServiceException family when the environment fails. (``dataplane.invoker.Invoker``.)"""
+
+
+class StreamedInvocation(Protocol):
+    """One streamed invocation (``dataplane.streaming.StreamingInvocation``): read
+    ``content_type()``, then ``chunks()`` to the end, then ``outcome()``. None of them
+    raises for a function's failure: ``outcome`` reports it."""
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def executed_version(self) -> str: ...
+
+    async def content_type(self) -> str:
+        """Once the function starts its response: its runtime's Content-Type for a streamed
+        one (``application/octet-stream`` when it named none; a Node.js
+        ``HttpResponseStream`` says ``application/vnd.awslambda.http-integration-response``),
+        ``application/json`` for one buffered response or none."""
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The function's bytes as it writes them (a buffered response whole, once)."""
+
+    async def outcome(self) -> StreamOutcome:
+        """How it ended, once the function is done."""
+
+
+class StreamInvocations(Protocol):
+    def invoke_stream(self, call: InvokeCall) -> AbstractAsyncContextManager[StreamedInvocation]:
+        """Run one invocation streaming its response. Entering raises what ``invoke`` raises
+        before a function runs (ResourceNotFoundError, TooManyRequestsError, ...); leaving
+        abandons what is unread (the function runs on). (``dataplane.invoker.Invoker``.)"""
 
 
 class EventAcceptor(Protocol):

@@ -2,7 +2,8 @@
 protocol), SNS, IAM and STS (query protocol) request asks for, for the gate (``auth_gate``,
 through ``operations``).
 
-``POST /`` carries SQS (``X-Amz-Target: AmazonSQS.<Op>``, JSON body), SNS, IAM and STS (query
+``POST /`` carries SQS (``X-Amz-Target: AmazonSQS.<Op>``, JSON body), EventBridge
+(``AWSEvents.<Op>``, JSON 1.1: ``eventbridge_actions``), SNS, IAM and STS (query
 form, ``Action``): ``sqs:<Op>`` on the queue's ARN (from ``QueueUrl`` or ``QueueName``),
 ``sns:<Action>`` on the topic's, ``iam:<Action>`` on the user's, role's or policy's. STS's
 ``GetCallerIdentity`` needs no permission (AWS: "No permissions are required to perform this
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from nimbus.frontend.eventbridge_actions import events_operation
 from nimbus.frontend.operation import ANY, Operation, OperationRequest
 from nimbus.model.arn import Arns
 
@@ -63,6 +65,8 @@ def resolve_root(request: OperationRequest, arns: Arns) -> Operation:
     protocol's Action, in the signed service (SNS, IAM, STS) or the one that has it."""
     if request.target.startswith("AmazonSQS."):
         return _sqs(request.target.split(".", 1)[1], request.params, arns)
+    if request.target.startswith("AWSEvents."):
+        return events_operation(request.target.split(".", 1)[1], request.params, arns)
     action = str(request.params.get("Action", ""))
     service = request.service if request.service in ("sns", "iam", "sts") else ""
     service = service or query_service(action)

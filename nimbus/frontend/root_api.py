@@ -1,11 +1,11 @@
 """Route table: ``POST /``, shared by the built-in queues (SQS's JSON protocol, chosen by
-``X-Amz-Target: AmazonSQS.*``), topics (SNS's query protocol), IAM and STS (query protocol
-too). A query request goes to the service of the operation the gate authorized
-(``scope["nimbus.operation"]``), and acts on the very form the gate authorized
-(``scope["nimbus.form"]``, parsed once by ``params.query_form``); with no gate in front, to
-the service it was signed for, else to the one whose model has its ``Action`` — the IAM,
-STS, SNS and SQS action sets are disjoint, except SQS's and SNS's Add/RemovePermission, which
-go to SNS (SQS speaks JSON here).
+``X-Amz-Target: AmazonSQS.*``), EventBridge (JSON 1.1, ``AWSEvents.*``), topics (SNS's
+query protocol), IAM and STS (query protocol too). A query request goes to the service of
+the operation the gate authorized (``scope["nimbus.operation"]``), and acts on the very form
+the gate authorized (``scope["nimbus.form"]``, parsed once by ``params.query_form``); with no
+gate in front, to the service it was signed for, else to the one whose model has its
+``Action`` — the IAM, STS, SNS and SQS action sets are disjoint, except SQS's and SNS's
+Add/RemovePermission, which go to SNS (SQS speaks JSON here).
 
 Each request is marked with its protocol before anything can fail, so that
 ``errors.render_error`` answers in the format its SDK parses."""
@@ -20,10 +20,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nimbus.auth.principal import Principal, root
-from nimbus.errors import InvalidActionError, SqsInvalidParameterError
+from nimbus.errors import (
+    EventsValidationError,
+    InvalidActionError,
+    SerializationError,
+    SqsInvalidParameterError,
+)
 from nimbus.frontend import sns_api, sqs_api, sts_api
 from nimbus.frontend.body import read_limited
 from nimbus.frontend.errors import mark_protocol
+from nimbus.frontend.eventbridge_api import EventBridgeApi
 from nimbus.frontend.iam_api import OPERATIONS as IAM_OPERATIONS
 from nimbus.frontend.iam_api import IamApi
 from nimbus.frontend.operations import Operation
@@ -43,9 +49,11 @@ class RootApi:
         topics: TopicService,
         iam: IamApi | None = None,
         sts: StsApi | None = None,
+        eventbridge: EventBridgeApi | None = None,
     ) -> None:
         self._queues = queues
         self._topics = topics
+        self._eventbridge = eventbridge
         self._iam = iam
         self._sts = sts
 
@@ -64,6 +72,8 @@ class RootApi:
         request_id = str(uuid.uuid4())
         target = request.headers.get("x-amz-target", "")
         too_large = SqsInvalidParameterError(f"Request must be smaller than {MAX_REQUEST} bytes")
+        if target.startswith("AWSEvents.") and self._eventbridge is not None:
+            return await self._events(request, target.split(".", 1)[1], request_id)
         if target.startswith("AmazonSQS."):
             mark_protocol(request, "sqs-json", request_id)
             raw = await read_limited(request, MAX_REQUEST, too_large)
@@ -126,3 +136,25 @@ class RootApi:
                 "that speaks SQS's JSON protocol (botocore >= 1.31)."
             )
         raise InvalidActionError(f"The action {action or '(none)'} is not valid for this endpoint.")
+
+    async def _events(self, request: Request, operation: str, request_id: str) -> Response:
+        """EventBridge's JSON 1.1 (``eventbridge_api``)."""
+        assert self._eventbridge is not None
+        mark_protocol(request, "json-1.1", request_id)
+        raw = await read_limited(
+            request,
+            MAX_REQUEST,
+            EventsValidationError(f"Request must be smaller than {MAX_REQUEST} bytes"),
+        )
+        try:
+            params = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError as exc:
+            raise SerializationError(f"The request body is not JSON: {exc}") from exc
+        if not isinstance(params, dict):
+            raise SerializationError("The request body must be a JSON object.")
+        result = await self._eventbridge.call(operation, params)
+        return Response(
+            orjson.dumps(result),
+            headers={"x-amzn-RequestId": request_id},
+            media_type="application/x-amz-json-1.1",
+        )

@@ -22,6 +22,24 @@ USER_INITIATED = "USER_INITIATED"
 
 
 @dataclass(frozen=True, kw_only=True)
+class MappingStatus:
+    """What a running source reports of a mapping (GetEventSourceMapping's
+    StateTransitionReason and LastProcessingResult)."""
+
+    state_reason: str
+    last_processing_result: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceAccess:
+    """One SourceAccessConfigurations entry: ``BASIC_AUTH`` (a secret's ARN) or
+    ``VIRTUAL_HOST`` (a RabbitMQ virtual host) for Amazon MQ brokers."""
+
+    type: str
+    uri: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MappingSettings:
     """What a user sets on a mapping (everything but its identity and its source)."""
 
@@ -34,6 +52,12 @@ class MappingSettings:
     maximum_concurrency: int | None = None  # ScalingConfig.MaximumConcurrency
     filter_patterns: tuple[str, ...] = ()  # FilterCriteria.Filters[].Pattern (JSON text)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Amazon MQ: the one queue consumed, and how to reach the broker (BASIC_AUTH, VIRTUAL_HOST).
+    queues: tuple[str, ...] = ()
+    source_access: tuple[SourceAccess, ...] = ()
+    # True while MaximumBatchingWindowInSeconds was never set on a source whose default window
+    # is under a second (AWS: 500 ms for Amazon MQ), which the integer field cannot express.
+    default_window: bool = False
 
     @property
     def reports_item_failures(self) -> bool:
@@ -47,6 +71,9 @@ class EventSourceMapping:
     settings: MappingSettings
     last_modified: float
     state_reason: str = USER_INITIATED
+    # What the source reports of its last attempt (Amazon MQ: "OK", "No records processed",
+    # "PROBLEM: ..."); not stored: the source works it out again when it resumes.
+    last_processing_result: str | None = None
 
     @property
     def state(self) -> str:
@@ -64,6 +91,9 @@ class EventSourceMapping:
             "filter_patterns": list(s.filter_patterns),
             "tags": dict(s.tags),
             "state_reason": self.state_reason,
+            "queues": list(s.queues),
+            "source_access": [{"type": a.type, "uri": a.uri} for a in s.source_access],
+            "default_window": s.default_window,
         }
 
     @classmethod
@@ -92,6 +122,12 @@ class EventSourceMapping:
                 maximum_concurrency=config.get("maximum_concurrency"),
                 filter_patterns=tuple(config.get("filter_patterns", ())),
                 tags=dict(config.get("tags", {})),
+                queues=tuple(config.get("queues", ())),
+                source_access=tuple(
+                    SourceAccess(type=str(a["type"]), uri=str(a["uri"]))
+                    for a in config.get("source_access", ())
+                ),
+                default_window=bool(config.get("default_window", False)),
             ),
         )
 
@@ -114,4 +150,6 @@ class MappingChanges:
     maximum_concurrency: int | None = None
     filter_patterns: tuple[str, ...] | None = None
     tags: Mapping[str, str] | None = None
+    queues: tuple[str, ...] | None = None  # Queues (Amazon MQ)
+    source_access: tuple[SourceAccess, ...] | None = None  # SourceAccessConfigurations
     other_parameters: tuple[str, ...] = ()

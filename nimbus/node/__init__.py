@@ -1,6 +1,7 @@
 """The composition root: builds one node's parts in dependency order and wires them.
 
-    store -> hosts -> control plane -> identity -> data plane -> queues/topics/events -> frontend
+    store -> hosts -> control plane -> identity -> data plane -> queues/topics/events
+          -> EventBridge -> frontend
 
 Each stage is a function that takes what earlier stages built and returns a frozen dataclass
 of what it built; every dependency is passed to a constructor. Cleanups go on one exit stack,
@@ -17,6 +18,7 @@ from nimbus.clock import SystemClock
 from nimbus.config import Settings
 from nimbus.node.control import ControlPlane, open_control
 from nimbus.node.dataplane import DataPlane, open_dataplane
+from nimbus.node.eventbridge import EventBridgeParts, open_eventbridge
 from nimbus.node.events import EventParts, open_events
 from nimbus.node.hosts import open_placement
 from nimbus.node.identity import IdentityParts, open_identity
@@ -33,6 +35,7 @@ class Node:
     identity: IdentityParts
     data: DataPlane
     events: EventParts
+    eventbridge: EventBridgeParts
 
 
 def subscribe_to_function_changes(
@@ -50,7 +53,9 @@ def subscribe_to_function_changes(
     functions.on_change(control.code_signing.on_function_change)
     functions.on_change(control.policies.on_function_change)
     functions.on_change(control.recursion.on_function_change)
+    functions.on_change(control.function_urls.on_function_change)
     control.aliases.on_delete(control.policies.qualifier_deleted)
+    control.aliases.on_delete(control.function_urls.qualifier_deleted)
 
 
 @asynccontextmanager
@@ -75,6 +80,9 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             role_credentials=identity.directory,
         )
         events = await open_events(settings, store, control, data, clock=clock, stack=stack)
+        eventbridge = await open_eventbridge(
+            settings, store, control, identity, events, clock=clock, stack=stack
+        )
         subscribe_to_function_changes(control, data, events)
         await control.functions.resume_pending()
         yield Node(
@@ -84,4 +92,5 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             identity=identity,
             data=data,
             events=events,
+            eventbridge=eventbridge,
         )

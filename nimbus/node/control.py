@@ -13,7 +13,9 @@ from nimbus.config import Settings
 from nimbus.control.aliases import AliasService
 from nimbus.control.code_signing import CodeSigningService
 from nimbus.control.function_policies import FunctionPolicyService
+from nimbus.control.function_urls import FunctionUrlService
 from nimbus.control.functions import FunctionService
+from nimbus.control.http_apis import HttpApiService
 from nimbus.control.layers import LayerService
 from nimbus.control.recursion import RecursionService
 from nimbus.control.resolver import QualifierResolver
@@ -24,8 +26,11 @@ from nimbus.store.aliases import AliasRepository
 from nimbus.store.code_signing import CodeSigningRepository
 from nimbus.store.function_policies import FunctionPolicyRepository
 from nimbus.store.function_recursion import FunctionRecursionRepository
+from nimbus.store.function_urls import FunctionUrlRepository
 from nimbus.store.functions import FunctionRepository
+from nimbus.store.http_apis import HttpApiRepository
 from nimbus.store.layers import LayerRepository
+from nimbus.web.endpoints import EndpointNames
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +44,18 @@ class ControlPlane:
     policies: FunctionPolicyService
     recursion: RecursionService
     code_signing: CodeSigningService
+    function_urls: FunctionUrlService
+    http_apis: HttpApiService
+
+
+def endpoint_names(settings: Settings) -> EndpointNames:
+    """How function URLs and HTTP APIs are spelled (``web.endpoints``)."""
+    return EndpointNames(
+        region=settings.region,
+        domain=settings.url_domain,
+        scheme=settings.url_scheme,
+        port=settings.url_port or settings.port,
+    )
 
 
 async def open_control(
@@ -88,7 +105,18 @@ async def open_control(
     recursion = RecursionService(
         repo=FunctionRecursionRepository(store.engine), functions=functions, arns=arns
     )
+    function_urls = FunctionUrlService(
+        repo=FunctionUrlRepository(store.engine),
+        functions=functions,
+        aliases=aliases,
+        arns=arns,
+        names=endpoint_names(settings),
+        clock=clock,
+    )
+    http_apis = HttpApiService(repo=HttpApiRepository(store.engine), arns=arns, clock=clock)
     return ControlPlane(
+        function_urls=function_urls,
+        http_apis=http_apis,
         arns=arns,
         functions=functions,
         layers=layers,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from nimbus.clock import Clock
+from nimbus.clock import Clock, system_random
 from nimbus.config import Settings
 from nimbus.control.event_config import EventConfigService
 from nimbus.errors import NimbusError
@@ -18,8 +18,13 @@ from nimbus.events.inbox import EventInbox
 from nimbus.events.mappings import MappingService
 from nimbus.events.policy import RetrySettings
 from nimbus.events.poller import EventPoller
+from nimbus.events.rabbitmq_brokers import BrokerDirectory, default_config_path
+from nimbus.events.rabbitmq_poller import RabbitMqPollers
+from nimbus.events.schedule_delivery import ScheduleDelivery
+from nimbus.events.schedules import ScheduleService
 from nimbus.events.service import EventService
 from nimbus.events.sqs_poller import PollerTuning, SqsPollers
+from nimbus.events.timer import Timer
 from nimbus.node.control import ControlPlane
 from nimbus.node.dataplane import DataPlane
 from nimbus.node.store import StoreParts
@@ -29,6 +34,8 @@ from nimbus.store.async_events import AsyncEventRepository
 from nimbus.store.event_configs import EventConfigRepository
 from nimbus.store.event_source_mappings import MappingRepository
 from nimbus.store.queues import QueueRepository
+from nimbus.store.schedules import ScheduleRepository
+from nimbus.store.timers import TimerRepository
 from nimbus.store.topics import TopicRepository
 
 # Events each poller slot may hold in memory (ready or running) before new ones wait in the
@@ -44,6 +51,8 @@ class EventParts:
     event_configs: EventConfigService
     poller: EventPoller
     mappings: MappingService
+    timer: Timer  # the one timer: EventBridge rules' schedules and Scheduler's
+    schedules: ScheduleService
 
 
 async def open_events(
@@ -122,7 +131,12 @@ async def open_events(
     # One SQLite node: claims left in the store belong to this node's previous process.
     await poller.start(release_stale_claims=store.engine.dialect.name == "sqlite")
     # Event source mappings: the service is source-neutral; each kind of source runs its own
-    # pollers (SQS queues today). Enabled mappings resume here, after a restart too.
+    # pollers (SQS queues, RabbitMQ brokers). Enabled mappings resume here, after a restart too.
+    brokers = BrokerDirectory(
+        brokers=settings.mq_brokers,
+        config_path=default_config_path(settings.data_dir, settings.mq_config),
+    )
+    brokers.check_setting()  # a malformed NIMBUS_MQ_BROKERS stops the start, with its reason
     mappings = MappingService(
         repo=MappingRepository(store.engine),
         resolver=control.resolver,
@@ -133,13 +147,36 @@ async def open_events(
                 clock=clock,
                 region=settings.region,
                 tuning=PollerTuning(default_ceiling=settings.account_concurrency),
-            )
+            ),
+            "mq": RabbitMqPollers(
+                directory=brokers,
+                invoker=data.invoker,
+                clock=clock,
+                region=settings.region,
+                account=settings.account_id,
+            ),
         },
         arns=control.arns,
         clock=clock,
     )
     stack.push_async_callback(mappings.close)
     await mappings.load()
+    # The one timer (events/timer.py) and EventBridge Scheduler on it: schedules are armed
+    # as they load and fire once the timer starts; it closes first, before what it calls.
+    timer = Timer(fired=TimerRepository(store.engine), clock=clock, random=system_random())
+    delivery = ScheduleDelivery(accept=events.accept, queues=queues, topics=topics, clock=clock)
+    stack.push_async_callback(delivery.close)
+    schedules = ScheduleService(
+        repo=ScheduleRepository(store.engine),
+        timer=timer,
+        delivery=delivery,
+        clock=clock,
+        region=settings.region,
+        account_id=settings.account_id,
+    )
+    await schedules.load()
+    stack.push_async_callback(timer.close)
+    timer.start()
     return EventParts(
         queues=queues,
         topics=topics,
@@ -147,4 +184,6 @@ async def open_events(
         event_configs=event_configs,
         poller=poller,
         mappings=mappings,
+        timer=timer,
+        schedules=schedules,
     )

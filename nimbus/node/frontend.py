@@ -23,8 +23,14 @@ from nimbus.frontend.code_signing_api import CodeSigningApi
 from nimbus.frontend.code_urls import DERIVATION as CODE_URL_KEY_PURPOSE
 from nimbus.frontend.code_urls import CodeUrls
 from nimbus.frontend.concurrency_api import ConcurrencyApi
+from nimbus.frontend.eventbridge_api import EventBridgeApi
 from nimbus.frontend.events_api import EventsApi
+from nimbus.frontend.function_url_server import FunctionUrlServer
+from nimbus.frontend.function_urls_api import FunctionUrlsApi
 from nimbus.frontend.functions_api import FunctionsApi
+from nimbus.frontend.http_api_server import HttpApiServer
+from nimbus.frontend.http_apis_api import HttpApisApi
+from nimbus.frontend.http_endpoints import EndpointServer, HttpEndpoints
 from nimbus.frontend.iam_api import IamApi
 from nimbus.frontend.invoke_api import InvokeApi
 from nimbus.frontend.layers_api import LayersApi
@@ -35,16 +41,21 @@ from nimbus.frontend.policy_api import PolicyApi
 from nimbus.frontend.provisioned_api import ProvisionedApi
 from nimbus.frontend.recursion_api import RecursionApi
 from nimbus.frontend.root_api import RootApi
+from nimbus.frontend.scheduler_api import SchedulerApi
 from nimbus.frontend.sts_api import StsApi
 from nimbus.frontend.versions_api import VersionsApi
 from nimbus.model.arn import Arns
+from nimbus.node.control import endpoint_names
+from nimbus.web.endpoints import EndpointKind
 
 if TYPE_CHECKING:
     from nimbus.node import Node
 
 # The services whose SigV4 credential scope the gate accepts (IAM and STS signed with the
 # global region us-east-1 too: auth.sigv4.GLOBAL_SERVICES).
-SIGNED_SERVICES = frozenset({"lambda", "sqs", "sns", "iam", "sts", "logs"})
+SIGNED_SERVICES = frozenset(
+    {"lambda", "sqs", "sns", "iam", "sts", "logs", "apigateway", "scheduler", "events"}
+)
 
 
 def code_urls(node_key: NodeKey, clock: Clock) -> CodeUrls:
@@ -88,6 +99,37 @@ def build_gate(
 
 
 def build_frontend(node: Node) -> ASGIApp:
+    """The AWS APIs behind the gate, with the HTTP endpoints (function URLs, HTTP APIs) in
+    front of it: they authenticate for themselves (``frontend.http_endpoints``)."""
+    names = endpoint_names(node.settings)
+    clock = SystemClock()
+    servers: dict[EndpointKind, EndpointServer] = {
+        "url": FunctionUrlServer(
+            urls=node.control.function_urls,
+            invoker=node.data.invoker,
+            # AWS_IAM URLs are signed for service "lambda" (with the URL's host).
+            authenticator=Authenticator(
+                node.identity.directory,
+                region=node.settings.region,
+                services=frozenset({"lambda"}),
+                clock=clock,
+            ),
+            authorizer=node.identity.authorizer,
+            arns=node.control.arns,
+            clock=clock,
+        ),
+        "api": HttpApiServer(
+            apis=node.control.http_apis,
+            invoker=node.data.invoker,
+            authorizer=node.identity.authorizer,
+            arns=node.control.arns,
+            clock=clock,
+        ),
+    }
+    return HttpEndpoints(_aws_apis(node), names=names, servers=servers)
+
+
+def _aws_apis(node: Node) -> ASGIApp:
     control, data, events, identity = node.control, node.data, node.events, node.identity
     arns = control.arns
     clock = SystemClock()
@@ -124,11 +166,19 @@ def build_frontend(node: Node) -> ASGIApp:
                     access=identity.authorizer,
                 ),
                 sts=StsApi(sts=identity.sts),
+                eventbridge=EventBridgeApi(
+                    buses=node.eventbridge.buses,
+                    rules=node.eventbridge.rules,
+                    events=node.eventbridge.router,
+                ),
             ),
             mappings=MappingsApi(mappings=events.mappings, arns=arns),
             policy=PolicyApi(policies=control.policies, arns=arns),
             recursion=RecursionApi(recursion=control.recursion, arns=arns),
             code_signing=CodeSigningApi(code_signing=control.code_signing, arns=arns),
+            function_urls=FunctionUrlsApi(urls=control.function_urls, arns=arns),
+            http_apis=HttpApisApi(apis=control.http_apis, names=endpoint_names(node.settings)),
+            scheduler=SchedulerApi(schedules=events.schedules),
         ),
         gate=build_gate(
             node.settings,

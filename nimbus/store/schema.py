@@ -296,3 +296,93 @@ event_source_mappings = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("last_modified", sa.Float, nullable=False),
 )
+
+# --- Function URLs (control/function_urls.py) --------------------------------------------------
+
+# One URL per function ("" qualifier) or alias; url_id is the host label clients reach it by.
+function_urls = sa.Table(
+    "function_urls",
+    metadata,
+    sa.Column("function", sa.String(64), primary_key=True),
+    sa.Column("qualifier", sa.String(128), primary_key=True),
+    sa.Column("url_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: AuthType, InvokeMode, Cors, times
+)
+
+# --- HTTP APIs (control/http_apis.py) ----------------------------------------------------------
+
+http_apis = sa.Table(
+    "http_apis",
+    metadata,
+    sa.Column("api_id", sa.String(16), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: model.http_api.HttpApi
+)
+
+# An API's integrations, routes and stages (kind "integration" | "route" | "stage"; part_id
+# the integration or route id, or the stage name), each a JSON document; they go with the API.
+http_api_parts = sa.Table(
+    "http_api_parts",
+    metadata,
+    sa.Column("api_id", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("part_id", sa.String(128), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+)
+
+# --- EventBridge (events/buses.py, events/rules.py) --------------------------------------------
+
+# Buses (the default one too, written at first start), rules by bus and name, targets by rule;
+# each row's settings are one JSON document of its model.eventbridge value.
+event_buses = sa.Table(
+    "event_buses",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+)
+
+event_rules = sa.Table(
+    "event_rules",
+    metadata,
+    sa.Column("bus", sa.String(256), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+)
+
+event_targets = sa.Table(
+    "event_targets",
+    metadata,
+    sa.Column("bus", sa.String(256), primary_key=True),
+    sa.Column("rule", sa.String(64), primary_key=True),
+    sa.Column("target_id", sa.String(64), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),
+)
+
+# --- EventBridge Scheduler (events/schedules.py) and the one timer (events/timer.py) -----------
+
+scheduler_groups = sa.Table(
+    "scheduler_groups",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("modified_at", sa.Float, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # JSON: [[key, value], ...]
+)
+
+scheduler_schedules = sa.Table(
+    "scheduler_schedules",
+    metadata,
+    sa.Column("group_name", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: model.schedule.ScheduleSettings
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("modified_at", sa.Float, nullable=False),
+)
+
+# Each timer's last fired tick (a schedule's "scheduler:<group>/<name>", a rule's key),
+# written before the tick's callback runs: a tick never fires twice, across restarts too.
+timer_fired = sa.Table(
+    "timer_fired",
+    metadata,
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("fired_at", sa.Float, nullable=False),
+)

@@ -11,6 +11,7 @@ sign with it. A test that means to be unsigned uses plain httpx.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -131,6 +132,12 @@ class NimbusServer:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def code_volume(self) -> Path | None:
+        """Where this server's code volume is mounted (``sandbox.code_volume``, from its
+        start-up log line), or None when it has none."""
+        found = re.search(r"code volume of \d+ GB mounted at (\S+)", self.logs())
+        return Path(found.group(1)) if found else None
 
     def kill9(self) -> None:
         assert self.process is not None

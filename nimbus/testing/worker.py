@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 from nimbus.model.invocation import EnvironmentSpec, InvocationRequest, InvocationResult
+from nimbus.worker.response_stream import ResponseStream
 
 _ids = itertools.count(1)
 
@@ -39,7 +40,9 @@ class FakeEnvironment:
     def init_error(self) -> bool:
         return False
 
-    async def invoke(self, request: InvocationRequest) -> InvocationResult:
+    async def invoke(
+        self, request: InvocationRequest, stream: ResponseStream | None = None
+    ) -> InvocationResult:
         self.invocations.append(request)
         cold = len(self.invocations) == 1
         if self.die_on_invoke:

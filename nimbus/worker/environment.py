@@ -39,13 +39,18 @@ from nimbus.worker.outcome import (
     Outcome,
     RuntimeReply,
     TimedOut,
+    Truncated,
     init_report,
     verdict,
 )
 from nimbus.worker.ports import LogSink
+from nimbus.worker.response_stream import ResponseStream
 from nimbus.worker.runtime_api import RuntimeApi
 
 log = logging.getLogger(__name__)
+
+# How long a cut-short stream waits for its runtime's exit to be seen (see _exit_behind).
+TRUNCATION_GRACE_S = 0.5
 
 # Runs Init again for an environment in a fresh sandbox, within a time limit (seconds):
 # returns how it ended and how long it took (ms). Raises as a cold start does when no sandbox
@@ -234,7 +239,11 @@ class LocalEnvironment:
 
     # -- invoke ---------------------------------------------------------------------------
 
-    async def invoke(self, request: InvocationRequest) -> InvocationResult:
+    async def invoke(
+        self, request: InvocationRequest, stream: ResponseStream | None = None
+    ) -> InvocationResult:
+        """Run ``request``; a response the runtime streams goes to ``stream`` as it arrives
+        (None: the caller wants it buffered)."""
         if self.state is EnvState.DEAD or (
             self.exit_status is not None and self.state is not EnvState.INIT_FAILED
         ):
@@ -243,7 +252,7 @@ class LocalEnvironment:
         self.move(EnvState.BUSY)
         self._freezer.wake(self._handle)
         try:
-            return await self._invoke_busy(request, loop)
+            return await self._invoke_busy(request, loop, stream)
         except BaseException:
             # Whatever broke mid-invoke (a retried Init that could not spawn, a cancel), this
             # environment must never be handed out again: it dies, its sandbox is released.
@@ -255,7 +264,10 @@ class LocalEnvironment:
             raise
 
     async def _invoke_busy(
-        self, request: InvocationRequest, loop: asyncio.AbstractEventLoop
+        self,
+        request: InvocationRequest,
+        loop: asyncio.AbstractEventLoop,
+        stream: ResponseStream | None,
     ) -> InvocationResult:
         rid = request.request_id
         self._capture = [] if request.tail_logs else None
@@ -282,10 +294,12 @@ class LocalEnvironment:
             request, outcome, retried_ms = await self._suppressed_init(request)
         self.platform_line(log_format.start_line(rid, self._spec.function_version))
         if outcome is None:
-            outcome = await self._run(request)
+            outcome = await self._run(request, stream)
         duration_ms = (self._clock.monotonic() - started) * 1000
         peak = self._peak()
         self.drain_logs()
+        if isinstance(outcome, Truncated):
+            outcome = await self._exit_behind(outcome)
         if isinstance(outcome, Exited):
             outcome = Exited(status=outcome.status, oom=self.oom_killed())
         judged = verdict(outcome, request_id=rid, now_s=self._clock.now())
@@ -368,7 +382,7 @@ class LocalEnvironment:
         )
         return request, outcome, duration_ms
 
-    async def _run(self, request: InvocationRequest) -> Outcome:
+    async def _run(self, request: InvocationRequest, stream: ResponseStream | None) -> Outcome:
         """Hand ``request`` to the runtime; its reply, its death or the deadline ends it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
@@ -383,12 +397,24 @@ class LocalEnvironment:
         delay = request.deadline_ms / 1000 - self._clock.now()
         timeout = TimedOut(after_s=float(self._spec.timeout_s))
         timer = loop.call_later(max(0.0, delay), settle, timeout)
-        self.api.dispatch(request, reply)
+        self.api.dispatch(request, reply, stream)
         try:
             return await future
         finally:
             timer.cancel()
             self._outcome = None
+
+    async def _exit_behind(self, outcome: Truncated) -> Outcome:
+        """A streamed response cut short is most often its runtime dying (the connection
+        goes with the process, a moment before its exit is seen): given that moment, a crash
+        is reported as one (``Runtime.ExitError``), whichever the host noticed first."""
+        handle = self._handle
+        if handle is not None and handle.exit_status is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(handle.wait()), TRUNCATION_GRACE_S)
+        if handle is not None and handle.exit_status is not None:
+            return Exited(status=handle.exit_status)
+        return outcome
 
     def _kill_now(self) -> None:
         self._freezer.cancel()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from nimbus.worker import log_format
+from nimbus.worker.response_stream import EndKind, StreamEnd
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,13 @@ class ResponseTooLarge:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Truncated:
+    """The runtime's streamed response ended before its last chunk (its connection lost, a
+    malformed chunk): the emulator's ``Runtime.TruncatedResponse``. The runtime is not
+    trusted with another invocation."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Exited:
     """The runtime process died before answering. ``status`` is the exit code, or minus the
     signal number; ``oom`` is whether the sandbox's memory limit killed it."""
@@ -54,9 +62,30 @@ class TimedOut:
 
 
 # What the Runtime API itself can report.
-RuntimeReply = Ok | FunctionFailed | ResponseTooLarge
+RuntimeReply = Ok | FunctionFailed | ResponseTooLarge | Truncated
 # How an Init phase ends (Ok: the runtime reached its first /next).
 InitOutcome = Ok | FunctionFailed | Exited | TimedOut
+
+
+TRUNCATED_TYPE = "Runtime.TruncatedResponse"  # the emulator's type for a body cut short
+
+
+def streamed_reply(end: StreamEnd, buffered: bytes | None) -> RuntimeReply:
+    """What a streamed response that ended as ``end`` tells the invocation. ``buffered`` is
+    its whole body when the caller invoked it buffered (plain Invoke: AWS collects the
+    stream up to the 6 MB limit), None when the caller streams it on: then the stream itself
+    carries any error trailers or the size error to the caller, and the invocation is done.
+    A body cut short (the connection lost, a malformed chunk) is ``Truncated`` either way."""
+    if end.kind is EndKind.TRUNCATED:
+        return Truncated()
+    if buffered is None:
+        return Ok()
+    if end.kind is EndKind.TOO_LARGE:
+        return ResponseTooLarge()
+    if end.error_type:
+        body = end.error_body or log_format.error_payload(end.error_type, "")
+        return FunctionFailed(body=body, error_type=end.error_type)
+    return Ok(body=buffered)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +95,7 @@ class InitFailed:
     cause: FunctionFailed | Exited | TimedOut
 
 
-Outcome = Ok | FunctionFailed | ResponseTooLarge | Exited | TimedOut | InitFailed
+Outcome = Ok | FunctionFailed | ResponseTooLarge | Truncated | Exited | TimedOut | InitFailed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +119,13 @@ def verdict(outcome: Outcome, *, request_id: str, now_s: float) -> Verdict:
                 payload=log_format.too_large_payload(),
                 function_error="Unhandled",
                 environment_dead=False,
+            )
+        case Truncated():
+            message = "The runtime's streamed response ended before it was complete."
+            return Verdict(
+                payload=log_format.error_payload(TRUNCATED_TYPE, message),
+                function_error="Unhandled",
+                environment_dead=True,
             )
         case TimedOut(after_s=after_s):
             return Verdict(

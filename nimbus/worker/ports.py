@@ -15,6 +15,7 @@ from nimbus.model.invocation import (
     InvocationResult,
     LogEvent,
 )
+from nimbus.worker.response_stream import ResponseStream
 
 
 class Environment(Protocol):
@@ -39,10 +40,14 @@ class Environment(Protocol):
     def alive(self) -> bool:
         """False once the environment has died or been destroyed; never reuse it then."""
 
-    async def invoke(self, request: InvocationRequest) -> InvocationResult:
+    async def invoke(
+        self, request: InvocationRequest, stream: ResponseStream | None = None
+    ) -> InvocationResult:
         """Run one invocation. Never raises for function-level failures: timeouts, crashes,
         OOM and init errors come back as a result with ``function_error`` set and
-        ``environment_dead`` True."""
+        ``environment_dead`` True. A response the runtime streams is written to ``stream``
+        as it arrives (the result's payload is then empty); None: it is collected into the
+        result's payload, within the buffered limit."""
 
     async def destroy(self) -> None:
         """Kill the environment's processes and release its sandbox. Idempotent."""

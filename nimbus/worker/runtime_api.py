@@ -9,6 +9,12 @@ arrives.
 
 Parsing a connection's requests, and the bounds on every read, are ``runtime_connection``'s.
 
+A streamed response (AWS's "Response streaming for custom runtimes": ``POST .../response``
+with ``Lambda-Runtime-Function-Response-Mode: streaming``, chunked, error trailers) is taken
+at its head when it answers the current invocation: its bytes go to the invocation's
+``ResponseStream`` as they arrive. An invocation whose caller wants one buffered response
+(plain Invoke) gets the stream collected, up to the 6 MB limit, as AWS collects it.
+
 Each environment gets its own listening socket. When the environment runs as its own uid,
 a connection is accepted only from a socket owned by that uid (looked up once per
 connection), so no environment can fetch or answer another's invocations.
@@ -22,31 +28,45 @@ import socket
 from collections.abc import Callable
 
 from nimbus.model.invocation import InvocationRequest
+from nimbus.model.streaming import DEFAULT_STREAM_CONTENT_TYPE
 from nimbus.worker import peer_uid
-from nimbus.worker.log_format import MAX_RESPONSE_BYTES
-from nimbus.worker.outcome import FunctionFailed, Ok, ResponseTooLarge, RuntimeReply
-from nimbus.worker.runtime_connection import MAX_ERROR_BYTES, READ_TIMEOUT_S
+from nimbus.worker.log_format import MAX_RESPONSE_BYTES, error_payload
+from nimbus.worker.outcome import (
+    FunctionFailed,
+    Ok,
+    ResponseTooLarge,
+    RuntimeReply,
+    streamed_reply,
+)
+from nimbus.worker.response_stream import ResponseStream, StreamEnd
+from nimbus.worker.runtime_answers import ACCEPTED as _ACCEPTED
+from nimbus.worker.runtime_answers import error as _error
+from nimbus.worker.runtime_answers import invalid_response_mode
+from nimbus.worker.runtime_answers import too_large as _too_large
 from nimbus.worker.runtime_connection import Connection as _Connection
-from nimbus.worker.runtime_connection import body_limit as body_limit  # re-exported
-from nimbus.worker.runtime_connection import error as _error
-from nimbus.worker.runtime_connection import json_response as _json_response
+from nimbus.worker.runtime_limits import MAX_ERROR_BYTES, READ_TIMEOUT_S
+from nimbus.worker.runtime_limits import body_limit as body_limit  # re-exported
 from nimbus.worker.runtime_state import (
     InvalidStateTransition,
     RuntimeEvent,
     RuntimeState,
+    allowed,
     transition,
 )
 
 log = logging.getLogger(__name__)
 
 PREFIX = b"/2018-06-01/runtime/"
-_ACCEPTED = _json_response(202, {"status": "OK"})
 
 
-def _too_large(limit: int) -> bytes:
-    return _error(
-        413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes)."
-    )
+def response_id(url: bytes) -> str | None:
+    """The request id of a ``.../invocation/{id}/response`` URL, else None (pure)."""
+    if not url.startswith(PREFIX):
+        return None
+    parts = url[len(PREFIX) :].split(b"?", 1)[0].split(b"/")
+    if len(parts) != 3 or parts[0] != b"invocation" or parts[2] != b"response":
+        return None
+    return parts[1].decode(errors="replace")
 
 
 def _error_too_large() -> bytes:
@@ -84,6 +104,7 @@ class RuntimeApi:
         self._pending: InvocationRequest | None = None  # dispatched before /next came back
         self._current: InvocationRequest | None = None
         self._reply: asyncio.Future[RuntimeReply] | None = None
+        self._stream: ResponseStream | None = None  # where the current invocation streams
 
     @property
     def parked(self) -> bool:
@@ -130,9 +151,17 @@ class RuntimeApi:
             return True
         return self._peers.uid_of(peer, (self._bind_host, self.port)) == self._expected_uid
 
-    def dispatch(self, request: InvocationRequest, reply: asyncio.Future[RuntimeReply]) -> None:
-        """Hand an invocation to the runtime (now if it is parked in /next, else when it is)."""
+    def dispatch(
+        self,
+        request: InvocationRequest,
+        reply: asyncio.Future[RuntimeReply],
+        stream: ResponseStream | None = None,
+    ) -> None:
+        """Hand an invocation to the runtime (now if it is parked in /next, else when it is).
+        ``stream``: where a streamed response goes as it arrives; None: the caller wants one
+        buffered response."""
         self._reply = reply
+        self._stream = stream
         if self.state is RuntimeState.READY and self._parked is not None:
             self._deliver(request)
         else:
@@ -181,12 +210,45 @@ class RuntimeApi:
         """The host gave up on the current invocation (timeout, exit): forget it."""
         self._reply = None
         self._pending = None
+        self._stream = None
 
     def _finish(self, reply: RuntimeReply) -> None:
         self._current = None
         future, self._reply = self._reply, None
         if future is not None and not future.done():
             future.set_result(reply)
+
+    # -- streamed responses ---------------------------------------------------------------
+
+    def open_stream(
+        self, url: bytes, content_type: str, resume: Callable[[], None]
+    ) -> ResponseStream | None:
+        """Take a streamed response at its head, when it answers the current invocation now;
+        anything else (another id, the wrong state, ``/error``) is read whole and refused
+        by ``handle`` as any such request is."""
+        current = self._current
+        request_id = response_id(url)
+        if current is None or request_id != current.request_id:
+            return None
+        if not allowed(self.state, RuntimeEvent.STREAM):
+            return None
+        self.state = transition(self.state, RuntimeEvent.STREAM)
+        stream = self._stream
+        buffered = stream is None
+        if stream is None:
+            # Plain Invoke of a streaming function: collected, within the buffered limit.
+            stream = ResponseStream(limit_bytes=MAX_RESPONSE_BYTES, high_water=MAX_RESPONSE_BYTES)
+        collected = stream
+
+        def ended(end: StreamEnd) -> None:
+            if self.state is RuntimeState.STREAMING:
+                self.state = transition(self.state, RuntimeEvent.STREAM_END)
+            if self._current is current:
+                self._finish(streamed_reply(end, collected.take() if buffered else None))
+
+        stream.on_end = ended
+        stream.begin(content_type or DEFAULT_STREAM_CONTENT_TYPE, resume)
+        return stream
 
     # -- requests -------------------------------------------------------------------------
 
@@ -198,8 +260,11 @@ class RuntimeApi:
         body: bytes,
         error_type: str,
         oversized: bool,
+        *,
+        mode: bytes = b"",
     ) -> bytes | None:
-        """Answer one request; None means the connection is parked (long-poll /next)."""
+        """Answer one request; None means the connection is parked (long-poll /next).
+        ``mode``: its Lambda-Runtime-Function-Response-Mode header."""
         if not url.startswith(PREFIX):
             return _error(404, "InvalidURL", "Not Found")
         path = url[len(PREFIX) :].split(b"?", 1)[0]
@@ -215,7 +280,7 @@ class RuntimeApi:
             parts = path.split(b"/")
             if len(parts) == 3 and parts[0] == b"invocation" and method == b"POST":
                 return self._answer(
-                    parts[1].decode(errors="replace"), parts[2], body, error_type, oversized
+                    parts[1].decode(errors="replace"), parts[2], body, error_type, oversized, mode
                 )
         except InvalidStateTransition as exc:
             return _error(403, "InvalidStateTransition", str(exc))
@@ -235,7 +300,13 @@ class RuntimeApi:
         return None
 
     def _answer(
-        self, request_id: str, kind: bytes, body: bytes, error_type: str, oversized: bool
+        self,
+        request_id: str,
+        kind: bytes,
+        body: bytes,
+        error_type: str,
+        oversized: bool,
+        mode: bytes = b"",
     ) -> bytes:
         if kind not in (b"response", b"error"):
             return _error(404, "InvalidURL", "Not Found")
@@ -246,6 +317,11 @@ class RuntimeApi:
             return _error(400, "InvalidRequestID", "Invalid request ID")
         if kind == b"response":
             self.state = transition(self.state, RuntimeEvent.RESPONSE)
+            if mode not in (b"", b"streaming"):
+                # As the emulator: the invocation fails, the runtime is told 400.
+                invalid = "Runtime.InvalidResponseModeHeader"
+                self._finish(FunctionFailed(body=error_payload(invalid, ""), error_type=invalid))
+                return invalid_response_mode()
             if oversized:
                 # As AWS: the runtime is told 413 and the caller gets a function error.
                 self._finish(ResponseTooLarge())

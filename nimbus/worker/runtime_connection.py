@@ -4,104 +4,44 @@ bounding every read, so that no runtime can make the server buffer without limit
 Connections follow HTTP/1.x persistence: an HTTP/1.0 request without ``Connection:
 keep-alive``, or any request with ``Connection: close``, is answered and then the connection
 is closed (see ``Connection.respond``). Each request is handed whole to the owner (the
-``RuntimeApi``), which answers it or parks it (a long-polled ``/next``).
+``RuntimeApi``), which answers it or parks it (a long-polled ``/next``) — except a streamed
+response (``Lambda-Runtime-Function-Response-Mode: streaming``) the owner takes at its head:
+its body goes to a ``ResponseStream`` as it arrives, with no read timeout (the function's own
+deadline bounds it), and reading pauses while the stream's reader is behind. Its error
+trailers are read, bounded like a head.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from collections.abc import Callable
 from typing import Protocol, cast
 
 import httptools
 
 from nimbus.worker.log_format import MAX_RESPONSE_BYTES
+from nimbus.worker.response_stream import EndKind, Flow, ResponseStream, StreamEnd, trailer_body
+from nimbus.worker.runtime_answers import (
+    ACCEPTED,
+    error,
+    head_too_large,
+    too_large,
+    uri_too_long,
+)
+from nimbus.worker.runtime_limits import (
+    BUFFER_BUDGET,
+    LINGER_BYTES,
+    LINGER_S,
+    MAX_CONNECTIONS,
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    MAX_TRAILER_BYTES,
+    MAX_URL_BYTES,
+    body_limit,
+)
 
 log = logging.getLogger(__name__)
-
-# The Runtime Interface Emulator caps what the runtime may post to /init/error and
-# /invocation/{id}/error at 1 MiB (http.MaxBytesHandler around both) and answers a larger
-# body 413 RequestEntityTooLarge. Nimbus answers the same; the invocation (or Init) still
-# ends as a function error, with the error type and without the oversized body.
-MAX_ERROR_BYTES = 1024 * 1024
-
-# Every read is bounded, so that no runtime can make the server buffer without limit (the
-# event loop, and so every other function, would pay for it). AWS's Runtime API is a Go
-# net/http server: it refuses a request line plus headers over http.DefaultMaxHeaderBytes
-# (1 MiB, plus the 4,096 bytes of slack net/http allows) with 431. Real runtimes stay far
-# below every limit here: their URLs are under 120 bytes (.../invocation/{uuid}/response),
-# they send under 10 headers, and the largest, awslambdaric's
-# Lambda-Runtime-Function-XRay-Error-Cause, is kept under 1 MiB by the runtime itself.
-# Go itself would accept a URL up to the whole MaxHeaderBytes; 8 KiB (then 414, as nginx and
-# Apache refuse a longer request line) is Nimbus's own, tighter limit. It is safe because no
-# runtime sends such a URL: the longest the Runtime API defines is under 120 bytes.
-MAX_URL_BYTES = 8 * 1024
-MAX_HEAD_BYTES = (1 << 20) + 4096  # request line + headers, Go's MaxHeaderBytes + slack: 431
-MAX_HEADERS = 100  # http.client's own _MAXHEADERS: 431
-# Connections one environment may hold open at once (a runtime uses one or two; AWS's
-# sandbox cannot open thousands either: its RLIMIT_NOFILE is 1,024). Further ones are
-# closed as soon as they are accepted.
-MAX_CONNECTIONS = 16
-# What one environment's connections may buffer in all (request heads and bodies): one
-# response at the limit, one head at the limit and room for small requests.
-BUFFER_BUDGET = MAX_RESPONSE_BYTES + MAX_HEAD_BYTES + 1024 * 1024
-# A request that has begun but not ended this long after its first byte is dropped, with
-# what it had buffered. AWS's Runtime API (Go's net/http with no ReadTimeout) has no such
-# bound: this one is Nimbus's, so that a runtime cannot pin buffered bytes for ever. It is
-# generous for a runtime on the same machine (loopback delivers a 6 MB response in
-# milliseconds), but a runtime that trickles a response for longer than this loses it,
-# where AWS would wait for the invocation's timeout.
-READ_TIMEOUT_S = 10.0
-# After refusing a request the server stops sending and reads (and drops) what the client is
-# still sending for a short while, so the client sees the answer rather than a reset: the
-# "lingering close" of Go's net/http (closeWriteAndWait, 500 ms) and Apache.
-LINGER_S = 0.5
-LINGER_BYTES = MAX_HEAD_BYTES
-
-
-def status_line(status: int) -> bytes:
-    reason = {
-        200: "OK",
-        202: "Accepted",
-        400: "Bad Request",
-        403: "Forbidden",
-        404: "Not Found",
-        413: "Request Entity Too Large",
-        414: "URI Too Long",
-        431: "Request Header Fields Too Large",
-    }.get(status, "Error")
-    return f"HTTP/1.1 {status} {reason}\r\n".encode()
-
-
-def json_response(status: int, body: dict[str, str]) -> bytes:
-    raw = json.dumps(body).encode()
-    return (
-        status_line(status)
-        + b"Content-Type: application/json\r\nContent-Length: "
-        + str(len(raw)).encode()
-        + b"\r\n\r\n"
-        + raw
-    )
-
-
-def error(status: int, error_type: str, message: str) -> bytes:
-    """An answer in the Runtime API's error shape."""
-    return json_response(status, {"errorMessage": message, "errorType": error_type})
-
-
-def _uri_too_long() -> bytes:
-    return error(414, "RequestURITooLong", f"Request URI exceeds {MAX_URL_BYTES} bytes.")
-
-
-def _head_too_large(message: str) -> bytes:
-    return error(431, "RequestHeaderFieldsTooLarge", message)
-
-
-def body_limit(url: bytes) -> int:
-    """How much of a request body the Runtime API keeps: error posts are capped lower than
-    responses (pure)."""
-    return MAX_ERROR_BYTES if url.split(b"?", 1)[0].endswith(b"/error") else MAX_RESPONSE_BYTES
 
 
 class ConnectionOwner(Protocol):
@@ -113,6 +53,12 @@ class ConnectionOwner(Protocol):
 
     def accepts(self, peer: tuple[str, int]) -> bool: ...
 
+    def open_stream(
+        self, url: bytes, content_type: str, resume: Callable[[], None]
+    ) -> ResponseStream | None:
+        """The stream a streamed POST to ``url`` writes to, begun; None: not one the owner
+        takes (buffered and handed over whole like any request)."""
+
     def handle(
         self,
         conn: Connection,
@@ -121,6 +67,8 @@ class ConnectionOwner(Protocol):
         body: bytes,
         error_type: str,
         oversized: bool,
+        *,
+        mode: bytes = b"",
     ) -> bytes | None: ...
 
     def lost(self, conn: Connection) -> None: ...
@@ -140,23 +88,32 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_api",
         "_body",
+        "_content_type",
         "_counted",
         "_due",
         "_error_type",
         "_expect",
+        "_fed",
+        "_framing",
         "_head",
+        "_head_ended",
         "_headers",
         "_held",
         "_in_head",
         "_in_message",
         "_limit",
         "_lingered",
+        "_mode",
         "_oversized",
         "_parser",
+        "_paused",
         "_persistence",
         "_refused",
         "_size",
+        "_stream",
         "_timer",
+        "_trailer_body",
+        "_trailer_type",
         "_transport",
         "_url",
     )
@@ -174,6 +131,10 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._in_head = False
         self._in_message = False
+        self._stream: ResponseStream | None = None  # the streamed response being read
+        self._paused = False
+        self._fed = 0  # body bytes the current read delivered
+        self._head_ended = False  # the current read ended a request head
         self._reset()
 
     def _reset(self) -> None:
@@ -186,6 +147,11 @@ class Connection(asyncio.Protocol):
         self._error_type = ""
         self._expect = False
         self._limit = MAX_RESPONSE_BYTES
+        self._mode = b""  # Lambda-Runtime-Function-Response-Mode
+        self._content_type = b""
+        self._trailer_type = ""  # the Lambda-Runtime-Function-Error-Type trailer
+        self._trailer_body = b""  # the Lambda-Runtime-Function-Error-Body trailer (base64)
+        self._framing = 0  # bytes read since the last body byte, once the head is done
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, so cast rather than check.
@@ -214,6 +180,8 @@ class Connection(asyncio.Protocol):
             if self._lingered > LINGER_BYTES:
                 self.abort()
             return
+        self._fed = 0
+        self._head_ended = False
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError:
@@ -229,11 +197,24 @@ class Connection(asyncio.Protocol):
             # which keeps a header whole until it ends, has buffered more than the limit.
             self._head += len(data)
             if self._head > MAX_HEAD_BYTES:
-                self._refuse(_head_too_large(f"Request head exceeds {MAX_HEAD_BYTES} bytes."))
+                self._refuse(head_too_large(f"Request head exceeds {MAX_HEAD_BYTES} bytes."))
                 return
             if not self._hold(len(data)):
                 return
-        if self._in_message and self._timer is None and self._transport is not None:
+        elif self._in_message and not self._head_ended:
+            # After the head (a read that ended one is the head's), whatever is not body is
+            # framing and trailers: bounded too.
+            framing = len(data) - self._fed
+            self._framing = framing if self._fed else self._framing + framing
+            if self._framing > MAX_TRAILER_BYTES:
+                self._refuse(head_too_large(f"Request trailers exceed {MAX_TRAILER_BYTES} bytes."))
+                return
+        if (
+            self._in_message
+            and self._timer is None
+            and self._transport is not None
+            and self._stream is None
+        ):
             # Only a request that spans reads gets a timer: the warm path never pays for one.
             self._timer = asyncio.get_running_loop().call_later(
                 self._api.read_timeout_s, self._read_timed_out
@@ -241,6 +222,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._cut_stream()
         self._stop_timer()
         self._release()
         self._body = []
@@ -277,6 +259,18 @@ class Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
             self._transport = None
+
+    def resume_reading(self) -> None:
+        """The stream's reader caught up: read the runtime again."""
+        if self._paused and self._transport is not None:
+            self._paused = False
+            self._transport.resume_reading()
+
+    def _cut_stream(self) -> None:
+        """A streamed response that will not end now ends cut short."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.finish(StreamEnd(kind=EndKind.TRUNCATED))
 
     # -- limits ---------------------------------------------------------------------------
 
@@ -319,6 +313,7 @@ class Connection(asyncio.Protocol):
         self._due = None
         self._body = []
         self._url = b""
+        self._cut_stream()
         self._stop_timer()
         self._release()
         transport = self._transport
@@ -339,23 +334,33 @@ class Connection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         if len(self._url) + len(url) > MAX_URL_BYTES:
-            self._due = _uri_too_long()
+            self._due = uri_too_long(MAX_URL_BYTES)
             raise _Refused
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers += 1
+        self._headers += 1  # trailers count too
         if self._headers > MAX_HEADERS:
-            self._due = _head_too_large(f"Request has more than {MAX_HEADERS} headers.")
+            self._due = head_too_large(f"Request has more than {MAX_HEADERS} headers.")
             raise _Refused
         lower = name.lower()
-        if lower == b"lambda-runtime-function-error-type":
+        if not self._in_head:  # a trailer, after a chunked body's last chunk
+            if lower == b"lambda-runtime-function-error-type":
+                self._trailer_type = value.decode(errors="replace")
+            elif lower == b"lambda-runtime-function-error-body":
+                self._trailer_body = value
+        elif lower == b"lambda-runtime-function-error-type":
             self._error_type = value.decode(errors="replace")
+        elif lower == b"lambda-runtime-function-response-mode":
+            self._mode = value
+        elif lower == b"content-type":
+            self._content_type = value
         elif lower == b"expect" and value.lower() == b"100-continue":
             self._expect = True
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_ended = True
         self._limit = body_limit(self._url)
         parser = self._parser
         if not parser.should_keep_alive():
@@ -368,8 +373,24 @@ class Connection(asyncio.Protocol):
         # know it (RFC 9110: a server must ignore Expect in an HTTP/1.0 request).
         if self._expect and parser.get_http_version() != "1.0":
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self._mode == b"streaming" and parser.get_method() == b"POST":
+            content_type = self._content_type.decode(errors="replace")
+            self._stream = self._api.open_stream(self._url, content_type, self.resume_reading)
+            if self._stream is not None:
+                self._stop_timer()  # the function's deadline bounds a stream, not READ_TIMEOUT_S
 
     def on_body(self, body: bytes) -> None:
+        self._fed += len(body)
+        stream = self._stream
+        if stream is not None:
+            decision = stream.write(body)
+            if decision is Flow.PAUSE and self._transport is not None:
+                self._paused = True
+                self._transport.pause_reading()
+            elif decision is Flow.STOP:  # past the limit: the stream has ended
+                self._due = too_large(stream.limit_bytes)
+                raise _Refused
+            return
         self._size += len(body)
         if self._size > self._limit:
             if not self._oversized:
@@ -384,10 +405,18 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._in_message = False
         self._stop_timer()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            errors = trailer_body(self._trailer_body)
+            stream.finish(StreamEnd(error_type=self._trailer_type, error_body=errors))
+            self.respond(ACCEPTED)
+            return
         method = self._parser.get_method()
         body = b"".join(self._body)
         self._body = []
         self._release()
-        answer = self._api.handle(self, method, self._url, body, self._error_type, self._oversized)
+        answer = self._api.handle(
+            self, method, self._url, body, self._error_type, self._oversized, mode=self._mode
+        )
         if answer is not None:  # else parked: RuntimeApi._deliver responds later
             self.respond(answer)

@@ -4,6 +4,11 @@ Modelled on the Runtime Interface Emulator's ``rapi`` states: the runtime starts
 reports an Init error or asks for the next invocation, answers each invocation exactly once
 with a response or an error, then asks for the next one. Any other request order is refused
 with 403 ``InvalidStateTransition``, as AWS does. Transitions are disallowed unless listed.
+
+A streamed response (``Lambda-Runtime-Function-Response-Mode: streaming``) is one request that
+lasts: the runtime is STREAMING from its head to its end, and nothing else is accepted
+meanwhile (AWS: ``/error`` "can only be called before the runtime begins sending an
+invocation response"; a second response is refused like any second answer).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ class RuntimeState(enum.Enum):
     INIT_ERROR = "InitError"  # runtime reported /init/error
     READY = "Ready"  # parked in GET /next, no invocation yet
     INVOKING = "Invoking"  # an event was handed to the runtime
+    STREAMING = "Streaming"  # a streamed response has begun and not ended
     RESPONDED = "Responded"  # response or error posted, runtime not back at /next yet
 
 
@@ -25,6 +31,8 @@ class RuntimeEvent(enum.Enum):
     DISPATCH = "Dispatch"  # the host hands an event to the parked /next
     RESPONSE = "InvocationResponse"  # POST /runtime/invocation/{id}/response
     ERROR = "InvocationErrorResponse"  # POST /runtime/invocation/{id}/error
+    STREAM = "InvocationResponseStream"  # the head of a streamed POST .../response
+    STREAM_END = "InvocationResponseStreamEnd"  # its end: complete, cut short or too large
 
 
 _TRANSITIONS: dict[tuple[RuntimeState, RuntimeEvent], RuntimeState] = {
@@ -33,6 +41,8 @@ _TRANSITIONS: dict[tuple[RuntimeState, RuntimeEvent], RuntimeState] = {
     (RuntimeState.READY, RuntimeEvent.DISPATCH): RuntimeState.INVOKING,
     (RuntimeState.INVOKING, RuntimeEvent.RESPONSE): RuntimeState.RESPONDED,
     (RuntimeState.INVOKING, RuntimeEvent.ERROR): RuntimeState.RESPONDED,
+    (RuntimeState.INVOKING, RuntimeEvent.STREAM): RuntimeState.STREAMING,
+    (RuntimeState.STREAMING, RuntimeEvent.STREAM_END): RuntimeState.RESPONDED,
     (RuntimeState.RESPONDED, RuntimeEvent.NEXT): RuntimeState.READY,
 }
 

@@ -50,6 +50,8 @@ SESSION = botocore.session.get_session()
 LAMBDA = SESSION.get_service_model("lambda")
 SQS = SESSION.get_service_model("sqs")
 SNS = SESSION.get_service_model("sns")
+APIGW = SESSION.get_service_model("apigatewayv2")
+SCHEDULER = SESSION.get_service_model("scheduler")
 # Examples per Lambda route (~45 routes) and per SQS and SNS operation (~65, all on POST /);
 # NIMBUS_FUZZ_SCALE multiplies both for a longer hunt than CI's.
 SCALE = float(os.environ.get("NIMBUS_FUZZ_SCALE", "1"))
@@ -69,8 +71,39 @@ def all_routes() -> list[Any]:
     return [route for table in tables for route in table.routes(object.__new__(table))]
 
 
+# The restJson APIs beside Lambda's on the same endpoint, each fuzzed against its own model
+# and signed for its own service: (path prefixes, model, signing name).
+OTHER_REST = (
+    (("/v2/",), APIGW, "apigateway"),
+    (("/schedules", "/schedule-groups", "/tags/"), SCHEDULER, "scheduler"),
+)
+
+
+def rest_api_of(template: str) -> tuple[Any, str] | None:
+    """The (model, signing name) of a non-Lambda restJson route; None for Lambda's."""
+    for prefixes, model, service in OTHER_REST:
+        if template.startswith(prefixes):
+            return model, service
+    return None
+
+
 CASES = fuzz.route_cases(all_routes(), LAMBDA)
-LAMBDA_CASES = [c for c in CASES if c.template != "/"]
+LAMBDA_CASES = [c for c in CASES if c.template != "/" and rest_api_of(c.template) is None]
+
+
+def _cases_of(model: Any) -> list[RouteCase]:
+    """The routes of the restJson API ``model`` describes."""
+    mine = []
+    for route in all_routes():
+        api = rest_api_of(getattr(route, "path", ""))
+        if api is not None and api[0] is model:
+            mine.append(route)
+    return list(fuzz.route_cases(mine, model))
+
+
+# API Gateway's management API (HTTP APIs) and EventBridge Scheduler's.
+APIGW_CASES = _cases_of(APIGW)
+SCHEDULER_CASES = _cases_of(SCHEDULER)
 
 
 @dataclass(frozen=True)
@@ -115,6 +148,13 @@ def _resources(target: Target) -> dict[str, list[Any]]:
     topic_arn = target.server.client("sns").create_topic(Name="fuzz-t")["TopicArn"]
     location = target.client.get("/2015-03-31/functions/fuzz-a").json()["Code"]["Location"]
     arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fuzz-a"
+    apigw = target.server.client("apigatewayv2")
+    apis = [a for a in apigw.get_apis()["Items"] if a["Name"] == "fuzz-api"]
+    api_id = (apis or [apigw.create_api(Name="fuzz-api", ProtocolType="HTTP", Target=arn)])[0][
+        "ApiId"
+    ]
+    integrations = [i["IntegrationId"] for i in apigw.get_integrations(ApiId=api_id)["Items"]]
+    routes = [r["RouteId"] for r in apigw.get_routes(ApiId=api_id)["Items"]]
     names = [*FUNCTIONS, arn, f"{arn}:1", "fuzz-a:live", f"{ACCOUNT}:function:fuzz-b"]
     return {
         "FunctionName": names,
@@ -139,6 +179,16 @@ def _resources(target: Target) -> dict[str, list[Any]]:
         "Endpoint": [queue_url.replace("http", "arn"), arn],
         # A valid long poll waits for up to 20 s: only its bounds are fuzzed.
         "WaitTimeSeconds": [0, -1, 21],
+        "apiId": [api_id, "nosuchapi0"],
+        "integrationId": [*integrations, "nope"],
+        "routeId": [*routes, "nope"],
+        "stageName": ["$default", "dev"],
+        "IntegrationUri": [arn, f"{arn}:live"],
+        "Target": [f"integrations/{i}" for i in integrations] or [arn],
+        "RouteKey": ["$default", "GET /items/{id}", "ANY /{proxy+}"],
+        "PayloadFormatVersion": ["1.0", "2.0"],
+        "IntegrationType": ["AWS_PROXY", "HTTP_PROXY"],
+        "ProtocolType": ["HTTP", "WEBSOCKET"],
     }
 
 
@@ -225,8 +275,10 @@ def _fill(template: str, segments: Sequence[str]) -> str:
     return _PARAM.sub(lambda _: next(values), template)
 
 
-def lambda_requests(case: RouteCase, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
-    op = LAMBDA.operation_model(case.operation) if case.operation else None
+def lambda_requests(
+    case: RouteCase, known: fuzz.Known, model: Any = LAMBDA, service: str = "lambda"
+) -> st.SearchStrategy[FuzzRequest]:
+    op = model.operation_model(case.operation) if case.operation else None
     shape = op.input_shape if op is not None else None
     if shape is not None and "payload" in shape.serialization:
         body = st.one_of(
@@ -239,7 +291,7 @@ def lambda_requests(case: RouteCase, known: fuzz.Known) -> st.SearchStrategy[Fuz
     )
     return st.builds(
         lambda p, q, h, b: FuzzRequest(
-            case.method, f"{p}?{fuzz.encode_query(q)}" if q else p, h, b
+            case.method, f"{p}?{fuzz.encode_query(q)}" if q else p, h, b, service
         ),
         path,
         fuzz.query(fuzz.located(shape, "querystring"), known),
@@ -333,6 +385,34 @@ def test_lambda_route_answers_bad_input_with_aws_errors(target: Target, case: Ro
     # The presigned code-download URLs stand in for S3's, and answer in S3's XML.
     protocol: Protocol = "s3-xml" if case.template.startswith("/_nimbus/code/") else "rest-json"
     run(target, lambda_requests(case, known), EXAMPLES, protocol, allowed)
+
+
+def test_apigateway_routes_are_enumerated() -> None:
+    operations = {c.operation for c in APIGW_CASES}
+    assert {"CreateApi", "GetApis", "CreateRoute", "UpdateStage"} <= operations, operations
+
+
+@pytest.mark.parametrize("case", APIGW_CASES, ids=lambda c: c.id)
+def test_apigateway_route_answers_bad_input_with_aws_errors(
+    target: Target, case: RouteCase
+) -> None:
+    known = _resources(target)
+    op = APIGW.operation_model(case.operation) if case.operation else None
+    strategy = lambda_requests(case, known, APIGW, "apigateway")
+    run(target, strategy, EXAMPLES, "rest-json", documented_5xx(op))
+
+
+def test_scheduler_routes_are_enumerated() -> None:
+    operations = {c.operation for c in SCHEDULER_CASES}
+    assert {"CreateSchedule", "ListSchedules", "CreateScheduleGroup"} <= operations, operations
+
+
+@pytest.mark.parametrize("case", SCHEDULER_CASES, ids=lambda c: c.id)
+def test_scheduler_route_answers_bad_input_with_aws_errors(target: Target, case: RouteCase) -> None:
+    known = _resources(target)
+    op = SCHEDULER.operation_model(case.operation) if case.operation else None
+    strategy = lambda_requests(case, known, SCHEDULER, "scheduler")
+    run(target, strategy, EXAMPLES, "rest-json", documented_5xx(op))
 
 
 def sqs_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
@@ -431,6 +511,9 @@ def test_oversized_streamed_body_is_refused_or_parsed_never_a_5xx(
     protocol: Protocol = "rest-json" if case.template != "/" else "sqs-json"
     headers = {"X-Amz-Target": "AmazonSQS.SendMessage"} if protocol == "sqs-json" else {}
     service = "sqs" if protocol == "sqs-json" else "lambda"
+    other = rest_api_of(case.template)
+    if other is not None:
+        service = other[1]
     auth = SigV4Auth(ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, region=REGION, service=service)
     try:
         # Signed, so it meets the size checks behind the gate: the signer reads the stream to

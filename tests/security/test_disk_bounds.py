@@ -126,7 +126,8 @@ def stored_keys(server: NimbusServer) -> tuple[set[str], set[str]]:
     code = server.data_dir / "code"
     blobs = {p.name for p in (code / "blobs").glob("*/*") if not p.name.startswith(".")}
     # Extractions are on the code volume when the server has one (sandbox.code_volume).
-    places = [*server.data_dir.glob("sandboxes/code-volume/*/mnt/code"), code / "extracted"]
+    volume = server.code_volume()
+    places = [*([volume / "code"] if volume else []), code / "extracted"]
     extracted = {
         p.name
         for place in places

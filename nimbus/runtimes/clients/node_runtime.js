@@ -1,6 +1,12 @@
 // Nimbus's Node.js runtime interface client: speaks the Lambda Runtime API over one
 // keep-alive connection, loads `file.export` handlers (CommonJS, .mjs, .cjs), supports async
-// and callback-style handlers, and shapes errors as AWS's Node.js runtime does.
+// and callback-style handlers, and shapes errors as AWS's Node.js runtime does. Streaming
+// handlers work as on AWS: the global `awslambda.streamifyResponse(handler)` marks one, it
+// gets `(event, responseStream, context)`, and what it writes is sent to the Runtime API as
+// it is written (a chunked POST .../response with Lambda-Runtime-Function-Response-Mode:
+// streaming); an error after the response began ends it with AWS's error trailers.
+// `awslambda.HttpResponseStream.from(stream, {statusCode, headers, cookies})` writes the HTTP
+// prelude (JSON, then 8 NUL bytes) before the first write, as AWS's does.
 'use strict';
 const http = require('http');
 const path = require('path');
@@ -57,6 +63,107 @@ function logError(body) {
 
 class HandlerError extends Error {
   constructor(type, message) { super(message); this.name = type; }
+}
+
+// What AWS's runtime (aws-lambda-nodejs-runtime-interface-client) marks a streaming handler
+// with, so handlers marked by code that sets the symbol itself are recognised too.
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const STREAM_RESPONSE = 'response';
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+const ERROR_TYPE_TRAILER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
+
+class HttpResponseStream {
+  static from(underlying, prelude) {
+    underlying.setContentType(HTTP_INTEGRATION);
+    const metadata = JSON.stringify(prelude); // JSON never holds a NUL byte
+    underlying._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(8));
+    };
+    return underlying;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse: (handler) => { handler[HANDLER_STREAMING] = STREAM_RESPONSE; return handler; },
+  HttpResponseStream,
+};
+
+// The response stream a streaming handler writes to: the request itself, sent chunked.
+function createResponseStream(requestId) {
+  const req = http.request({
+    host: HOST, port: Number(PORT), method: 'POST', agent,
+    path: `${BASE}/invocation/${requestId}/response`,
+    headers: {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      'Transfer-Encoding': 'chunked',
+      Trailer: `${ERROR_TYPE_TRAILER}, ${ERROR_BODY_TRAILER}`,
+      'Content-Type': 'application/octet-stream',
+    },
+  });
+  const done = new Promise((resolve, reject) => {
+    req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+  });
+  done.catch(() => {}); // a stream the Runtime API cut off (its size limit) is not a crash
+  let started = false;
+  const origWrite = req.write.bind(req);
+  const origEnd = req.end.bind(req);
+  const start = () => {
+    if (started) return;
+    started = true;
+    if (typeof req._onBeforeFirstWrite === 'function') req._onBeforeFirstWrite((c) => origWrite(c));
+  };
+  req.setContentType = (contentType) => {
+    if (started) throw new HandlerError('InvalidStreamingOperation', 'Cannot set content-type, too late.');
+    req.setHeader('Content-Type', contentType);
+  };
+  req.write = (chunk, encoding, callback) => {
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) chunk = JSON.stringify(chunk);
+    start();
+    return origWrite(chunk, encoding, callback);
+  };
+  req.end = (chunk, encoding, callback) => {
+    if (typeof chunk === 'function') return req.end(undefined, undefined, chunk);
+    if (chunk !== undefined && chunk !== null) req.write(chunk, encoding);
+    start();
+    return origEnd(callback);
+  };
+  // Ends the stream with the error in trailers (AWS: a mid-stream error is forwarded as
+  // the response's error metadata).
+  req.fail = (err) => {
+    const body = errorBody(err);
+    logError(body);
+    try {
+      start();
+      req.addTrailers({
+        [ERROR_TYPE_TRAILER]: body.errorType,
+        [ERROR_BODY_TRAILER]: Buffer.from(JSON.stringify(body)).toString('base64'),
+      });
+      origEnd();
+    } catch (e) {
+      req.destroy();
+    }
+  };
+  return { stream: req, done };
+}
+
+async function runStreaming(fn, event, context, requestId) {
+  const { stream, done } = createResponseStream(requestId);
+  try {
+    const out = fn(event, stream, context);
+    if (!out || typeof out.then !== 'function') {
+      stream.fail('Streaming does not support non-async handlers.');
+    } else {
+      const result = await out;
+      if (result !== undefined) console.warn('Streaming handlers ignore return values.');
+      if (!stream.writableEnded) stream.fail(new HandlerError('Runtime.InvalidStreamingOperation', 'Response stream is not finished.'));
+    }
+  } catch (e) {
+    if (stream.writableEnded) logError(errorBody(e)); else stream.fail(e);
+  }
+  await done.catch(() => {});
 }
 
 async function loadHandler() {
@@ -178,6 +285,10 @@ async function main() {
       event = next.body.length ? JSON.parse(next.body.toString('utf8')) : {};
     } catch (e) {
       await postError(requestId, new HandlerError('Runtime.UnmarshalError', `Unable to parse input as json: ${e.message}`));
+      continue;
+    }
+    if (fn[HANDLER_STREAMING] === STREAM_RESPONSE) {
+      await runStreaming(fn, event, makeContext(next.headers), requestId);
       continue;
     }
     try {

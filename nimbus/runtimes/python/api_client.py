@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from dataclasses import dataclass
 from typing import Any
 
 BASE = "/2018-06-01/runtime"
+ERROR_TYPE_TRAILER = "Lambda-Runtime-Function-Error-Type"
+ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +67,26 @@ class _Connection:
             head.append(f"{name}: {value}\r\n")
         head.append("\r\n")
         self._sock.sendall("".join(head).encode("latin-1") + body)
+        return self._read_response()
+
+    def begin_stream(self, path: str, headers: dict[str, str]) -> None:
+        """Send the head of a chunked POST; its body follows chunk by chunk."""
+        if self._sock is None:
+            self._connect()
+        assert self._sock is not None
+        head = [f"POST {path} HTTP/1.1\r\nHost: runtime\r\nTransfer-Encoding: chunked\r\n"]
+        head.extend(f"{name}: {value}\r\n" for name, value in headers.items())
+        self._sock.sendall(("".join(head) + "\r\n").encode("latin-1"))
+
+    def send_chunk(self, data: bytes) -> None:
+        # An empty chunk would end the body: nothing to send for b"".
+        if data and self._sock is not None:
+            self._sock.sendall(b"%x\r\n%b\r\n" % (len(data), data))
+
+    def end_stream(self, trailers: dict[str, str]) -> _Response:
+        assert self._sock is not None
+        fields = "".join(f"{name}: {value}\r\n" for name, value in trailers.items())
+        self._sock.sendall(b"0\r\n" + fields.encode("latin-1") + b"\r\n")
         return self._read_response()
 
     def _read_response(self) -> _Response:
@@ -127,6 +150,23 @@ class RuntimeApiClient:
     def respond(self, request_id: str, payload: bytes) -> int:
         return self._call("POST", f"/invocation/{request_id}/response", payload).status
 
+    def stream(self, request_id: str, content_type: str) -> ResponseStream:
+        """Begin a streamed response (AWS's "Response streaming for custom runtimes"):
+        chunked, with error trailers declared up front."""
+        self._conn.begin_stream(
+            f"{BASE}/invocation/{request_id}/response",
+            {
+                "Lambda-Runtime-Function-Response-Mode": "streaming",
+                "Trailer": f"{ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}",
+                "Content-Type": content_type,
+            },
+        )
+        return ResponseStream(self._conn)
+
+    def drop_connection(self) -> None:
+        """The Runtime API cut a streamed response off (a limit): start afresh."""
+        self._conn.close()
+
     def error(self, request_id: str, error: dict[str, Any]) -> int:
         return self._call(
             "POST",
@@ -142,3 +182,24 @@ class RuntimeApiClient:
             json.dumps(error).encode(),
             {"Lambda-Runtime-Function-Error-Type": str(error.get("errorType", "Unhandled"))},
         ).status
+
+
+class ResponseStream:
+    """A streamed response being written: ``write`` each piece as it is ready (it is sent at
+    once), then ``finish``, with the error that cut it short if one did."""
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+
+    def write(self, data: bytes) -> None:
+        self._conn.send_chunk(data)
+
+    def finish(self, error: dict[str, Any] | None = None) -> int:
+        trailers: dict[str, str] = {}
+        if error is not None:
+            body = base64.b64encode(json.dumps(error).encode()).decode()
+            trailers = {
+                ERROR_TYPE_TRAILER: str(error.get("errorType", "Unhandled")),
+                ERROR_BODY_TRAILER: body,
+            }
+        return self._conn.end_stream(trailers).status

@@ -13,12 +13,14 @@ import os
 import sys
 import time
 import traceback
+import types
 from collections.abc import Sequence
 from typing import Any
 
 from nimbus.runtimes.python.api_client import Invocation, RuntimeApiClient
 from nimbus.runtimes.python.context import LambdaContext
 from nimbus.runtimes.python.handler import HandlerError, load_handler
+from nimbus.runtimes.python.streaming import stream_response
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 _NIMBUS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(_RUNTIME_DIR)))
@@ -113,6 +115,15 @@ def _handle(
         except Exception as exc:
             error = _exception_error(exc, inv.request_id)
         else:
+            if isinstance(result, types.GeneratorType):  # streams: runtimes.python.streaming
+                stream_response(
+                    client,
+                    inv.request_id,
+                    result,
+                    error_of=lambda exc: _exception_error(exc, inv.request_id),
+                    log_error=_log_error,
+                )
+                return
             try:
                 payload = json.dumps(result, default=_json_default).encode()
             except (TypeError, ValueError, OverflowError) as exc:

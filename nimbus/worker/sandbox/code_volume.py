@@ -11,16 +11,20 @@ this volume it reads ``/code/<sha>``, ``/runtime/nimbus`` and ``/runtime/boto``,
 function sees only what Lambda's Python runtimes bundle: boto3, botocore, s3transfer and
 their dependencies (``BOTO_PACKAGES``), no server dependency.
 
-- image: an unnamed (O_TMPFILE) sparse file in this host's directory, so a host's volume is
+- image: an unnamed (O_TMPFILE) sparse file in the data directory, so a host's volume is
   freed with its last mount, however the host ends. Its size is AWS's default code storage
   quota (75 GB) or the free space of the data directory's filesystem, if less; formatted at
   each start without a journal (its content is rebuilt from the blobs after any crash;
   ~30 ms) and mounted with ``discard``, so deleted extractions give their blocks back.
-- mount: in the host's mount namespace, at ``<directory>/<host id>/mnt``. Zygotes and
-  sandboxes reach it by path: binding from a detached mount (as ``sandbox.ephemeral`` hands
-  out /tmp) into another mount namespace is refused by older kernels. The host unmounts it
-  when it closes; a host killed with -9 leaves it mounted until the next host to start on
-  this data directory unmounts it (``host_lock.dead_hosts``), which frees the image.
+- mount: in the host's mount namespace, at ``/run/nimbus/code-volumes/<host id>`` (root's
+  0700 directory beside the hosts' lock files; never inside the data directory, where a
+  recursive delete of a data directory — a test's temporary one — would walk into it).
+  Zygotes and sandboxes reach it by path: binding from a detached mount (as
+  ``sandbox.ephemeral`` hands out /tmp) into another mount namespace is refused by older
+  kernels. The host unmounts it when it closes; a host killed with -9 leaves it mounted
+  until the next host to start on this machine unmounts it (``host_lock.dead_hosts``: the
+  lock files live beside the mounts), which frees the image. ``/run`` is a tmpfs: a reboot
+  leaves nothing.
 
 Without root, loop devices or mkfs.ext4, there is no volume (``open`` returns None) and
 sandboxes bind from the data directory as before, with one warning.
@@ -47,6 +51,7 @@ from nimbus.worker.sandbox.host_lock import HostLock, dead_hosts
 log = logging.getLogger(__name__)
 
 LOOP_CONTROL = "/dev/loop-control"
+MOUNT_DIR = Path("/run/nimbus/code-volumes")
 CODE_STORAGE_QUOTA = 75 * 1000**3  # AWS's default "Code storage" quota per Region
 MIN_VOLUME = 256 << 20  # less room than this on the data directory: no volume
 BLOCK = 4096
@@ -130,15 +135,23 @@ class CodeVolume:
 
     @classmethod
     async def open(
-        cls, directory: Path, *, runtime_package: Path, boto_source: Path | None
+        cls,
+        image_dir: Path,
+        *,
+        runtime_package: Path,
+        boto_source: Path | None,
+        mount_dir: Path = MOUNT_DIR,
     ) -> CodeVolume | None:
-        """Make, mount and fill this host's volume, cleaning up after dead hosts first.
-        Never raises: None (logged once) where it cannot be made."""
-        return await asyncio.to_thread(cls._open, directory, runtime_package, boto_source)
+        """Make (its image in ``image_dir``), mount (under ``mount_dir``) and fill this
+        host's volume, unmounting dead hosts' first. Never raises: None (logged once) where
+        it cannot be made."""
+        return await asyncio.to_thread(
+            cls._open, image_dir, mount_dir, runtime_package, boto_source
+        )
 
     @classmethod
     def _open(
-        cls, directory: Path, runtime_package: Path, boto_source: Path | None
+        cls, image_dir: Path, mount_dir: Path, runtime_package: Path, boto_source: Path | None
     ) -> CodeVolume | None:
         if os.geteuid() != 0 or not os.path.exists(LOOP_CONTROL):
             _unavailable("not root, or no loop devices")
@@ -148,25 +161,25 @@ class CodeVolume:
             return None
         host_id = uuid.uuid4().hex[:8]
         lock: HostLock | None = None
-        mounted: Path | None = None
+        mnt = mount_dir / host_id
+        mounted = False
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            lock = HostLock.acquire(directory, host_id)
-            _clean_dead_hosts(directory, own=host_id)
-            size = volume_bytes(_free_bytes(directory))
+            image_dir.mkdir(parents=True, exist_ok=True)
+            lock = HostLock.acquire(mount_dir, host_id)
+            _clean_dead_hosts(mount_dir, own=host_id)
+            size = volume_bytes(_free_bytes(image_dir))
             if size is None:
                 raise OSError(errno.ENOSPC, f"less than {MIN_VOLUME >> 20} MB free")
-            mnt = directory / host_id / "mnt"
-            mnt.mkdir(parents=True)
-            _mount_new(mnt.parent, mnt, size)
-            mounted = mnt
+            mnt.mkdir(mode=0o700)
+            _mount_new(image_dir, mnt, size)
+            mounted = True
             volume = cls(root=mnt, lock=lock, has_boto=boto_source is not None)
             _fill(volume, runtime_package, boto_source)
         except (OSError, subprocess.SubprocessError, shutil.Error) as exc:
-            if mounted is not None:
-                _unmount(mounted)
+            if mounted:
+                _unmount(mnt)
             if lock is not None:
-                _remove_host_dir(directory / host_id)
+                _remove_mount_point(mnt)
                 lock.release()
             _unavailable(str(exc))
             return None
@@ -180,7 +193,7 @@ class CodeVolume:
         if self._lock is None:
             return
         _unmount(self.root)
-        _remove_host_dir(self.root.parent)
+        _remove_mount_point(self.root)
         self._lock.release()
         self._lock = None
 
@@ -201,7 +214,7 @@ def _free_bytes(directory: Path) -> int:
 def _mount_new(image_dir: Path, target: Path, size: int) -> None:
     """An unnamed image of ``size`` bytes in ``image_dir``, formatted and mounted at
     ``target``."""
-    image = os.open(image_dir, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    image = _unnamed_file(image_dir)
     try:
         os.ftruncate(image, size)
         control = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
@@ -223,6 +236,19 @@ def _mount_new(image_dir: Path, target: Path, size: int) -> None:
         # From now on only the mount holds the device (AUTOCLEAR detaches it with the last
         # mount, or now if mounting failed).
         os.close(held)
+
+
+def _unnamed_file(directory: Path) -> int:
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+    # No O_TMPFILE on this filesystem: a named file, unlinked at once.
+    named = directory / f".code-volume-{uuid.uuid4().hex}.img"
+    fd = os.open(named, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    named.unlink()
+    return fd
 
 
 def _fill(volume: CodeVolume, runtime_package: Path, boto_source: Path | None) -> None:
@@ -258,18 +284,15 @@ def _unmount(target: Path) -> None:
             log.warning("could not unmount the code volume at %s: %s", target, os.strerror(code))
 
 
-def _remove_host_dir(host_dir: Path) -> None:
-    """Remove ``<host id>/mnt`` and ``<host id>``: rmdir, never a recursive delete, which
-    would walk into a volume still mounted there."""
-    for path in (host_dir / "mnt", host_dir):
-        with contextlib.suppress(OSError):
-            path.rmdir()
+def _remove_mount_point(path: Path) -> None:
+    """rmdir, never a recursive delete, which would walk into a volume still mounted there."""
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
-def _clean_dead_hosts(directory: Path, *, own: str) -> None:
-    with dead_hosts(directory, own=own) as dead:
+def _clean_dead_hosts(mount_dir: Path, *, own: str) -> None:
+    with dead_hosts(mount_dir, own=own) as dead:
         for host in dead:
-            host_dir = directory / host.host_id
-            _unmount(host_dir / "mnt")
-            _remove_host_dir(host_dir)
+            _unmount(mount_dir / host.host_id)
+            _remove_mount_point(mount_dir / host.host_id)
             log.info("unmounted the code volume of dead host %s", host.host_id)

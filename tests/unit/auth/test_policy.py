@@ -19,7 +19,7 @@ from nimbus.auth.policy import (
     make_request,
     parse_policy,
 )
-from nimbus.auth.principal import Principal, role_session, root
+from nimbus.auth.principal import Principal, anonymous, role_session, root
 
 ACCT = "123456789012"
 OTHER = "999988887777"
@@ -401,3 +401,37 @@ def test_denial_messages_use_aws_wording(decision: Decision, message: str) -> No
 def test_an_allow_has_no_denial_message() -> None:
     with pytest.raises(ValueError):
         denial_message(Allow(via="identity"), req(BOB))
+
+
+# --- the anonymous caller (a NONE function URL) ----------------------------------------------
+
+PUBLIC_URL = resource(
+    {
+        "Sid": "url",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "lambda:InvokeFunctionUrl",
+        "Resource": FN,
+        "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+    }
+)
+
+
+def test_an_anonymous_caller_is_allowed_only_by_a_public_resource_statement() -> None:
+    none = {"lambda:FunctionUrlAuthType": "NONE"}
+    asked = req(anonymous(), "lambda:InvokeFunctionUrl", context=none)
+    assert isinstance(decide(asked, res=PUBLIC_URL, same_account=False), Allow)
+    # The condition holds the statement to NONE URLs; no policy at all allows nothing.
+    iam = req(
+        anonymous(), "lambda:InvokeFunctionUrl", context={"lambda:FunctionUrlAuthType": "AWS_IAM"}
+    )
+    assert isinstance(decide(iam, res=PUBLIC_URL, same_account=False), ImplicitDeny)
+    assert isinstance(decide(asked, same_account=False), ImplicitDeny)
+    # An account's identity policies never speak for an anonymous caller.
+    everything = identity({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    assert isinstance(decide(asked, everything, same_account=False), ImplicitDeny)
+    # Naming an account (not "*") does not reach it either.
+    account_only = resource(
+        {"Effect": "Allow", "Principal": {"AWS": ACCT}, "Action": "lambda:*", "Resource": FN}
+    )
+    assert isinstance(decide(asked, res=account_only, same_account=False), ImplicitDeny)

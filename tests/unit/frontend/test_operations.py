@@ -466,6 +466,10 @@ def test_every_route_nimbus_serves_is_in_the_table() -> None:
         "sid": "s1",
         "key": "a" * 64,
         "uuid": UUID,
+        "api": "a1b2c3d4e5",
+        "integration": "int0001",
+        "route": "rte0001",
+        "stage": "$default",
     }
     for table in tables:
         for route in table.routes():

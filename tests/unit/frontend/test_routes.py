@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import httpx
 import orjson
 import pytest
+from botocore.eventstream import EventStreamBuffer
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from nimbus.auth.node_key import NodeKey
@@ -247,6 +248,42 @@ async def test_invoke_errors_are_rest_json(client: httpx.AsyncClient) -> None:
     assert throttled.headers["retry-after"] == "1"
     buggy = await client.post(f"{FUNCTIONS}/buggy/invocations")
     assert _rest_error(buggy, 500, "ServiceException") == "An internal error occurred."
+
+
+# --- InvokeWithResponseStream (through Starlette) -------------------------------------------
+
+STREAMING = "/2021-11-15/functions/{}/response-streaming-invocations"
+
+
+async def test_stream_invoke_answers_an_event_stream(rig: Rig, client: httpx.AsyncClient) -> None:
+    response = await client.post(STREAMING.format("f") + "?Qualifier=live", content=b"{}")
+    assert response.status_code == 200
+    assert response.headers["x-amz-executed-version"] == "1"
+    assert response.headers["x-amzn-requestid"] == "r-1"
+    assert response.headers["content-type"] == "application/json"  # one buffered response
+    buffer = EventStreamBuffer()
+    buffer.add_data(response.content)
+    events = [(m.headers[":event-type"], m.payload) for m in buffer]
+    assert events == [("PayloadChunk", b'{"ok": true}'), ("InvokeComplete", b"{}")]
+    [call] = rig.invoker.calls
+    assert (call.function_name, call.qualifier) == ("f", "live")
+
+
+async def test_stream_invoke_refuses_what_aws_refuses(rig: Rig, client: httpx.AsyncClient) -> None:
+    event = await client.post(STREAMING.format("f"), headers={"X-Amz-Invocation-Type": "Event"})
+    message = _rest_error(event, 400, "InvalidParameterValueException")
+    assert message == "Invocation type 'Event' is not valid: use RequestResponse or DryRun."
+    not_json = await client.post(STREAMING.format("f"), content=b"{nope")
+    _rest_error(not_json, 400, "InvalidRequestContentException")
+    throttled = await client.post(STREAMING.format("throttled"))
+    _rest_error(throttled, 429, "TooManyRequestsException")
+    dry = await client.post(STREAMING.format("f"), headers={"X-Amz-Invocation-Type": "DryRun"})
+    assert dry.status_code == 204
+    missing = await client.post(
+        STREAMING.format("f:gone"), headers={"X-Amz-Invocation-Type": "DryRun"}
+    )
+    _rest_error(missing, 404, "ResourceNotFoundException")
+    assert [c.function_name for c in rig.invoker.calls] == ["throttled"]
 
 
 # --- POST /: SQS's JSON protocol and SNS's query protocol ----------------------------------

@@ -12,6 +12,7 @@ from nimbus.worker.outcome import (
     Ok,
     ResponseTooLarge,
     TimedOut,
+    Truncated,
     verdict,
 )
 
@@ -30,6 +31,12 @@ def test_response_is_passed_through_and_keeps_the_environment() -> None:
         False,
     )
     assert result.log_lines == ()
+
+
+def test_a_stream_cut_short_fails_and_retires_the_environment() -> None:
+    result = verdict(Truncated(), request_id=RID, now_s=0)
+    assert body(result.payload)["errorType"] == "Runtime.TruncatedResponse"
+    assert result.function_error == "Unhandled" and result.environment_dead
 
 
 def test_function_error_keeps_its_body_or_gets_one_from_its_type() -> None:

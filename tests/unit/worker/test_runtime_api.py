@@ -12,7 +12,7 @@ from nimbus.model.invocation import InvocationRequest
 from nimbus.worker.log_format import MAX_RESPONSE_BYTES
 from nimbus.worker.outcome import FunctionFailed, Ok, RuntimeReply
 from nimbus.worker.runtime_api import RuntimeApi
-from nimbus.worker.runtime_connection import MAX_ERROR_BYTES, body_limit
+from nimbus.worker.runtime_limits import MAX_ERROR_BYTES, body_limit
 
 BASE = "/2018-06-01/runtime"
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 from nimbus.worker.runtime_api import RuntimeApi
-from nimbus.worker.runtime_connection import (
+from nimbus.worker.runtime_limits import (
     BUFFER_BUDGET,
     MAX_CONNECTIONS,
     MAX_HEAD_BYTES,

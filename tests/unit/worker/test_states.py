@@ -26,6 +26,17 @@ def test_runtime_happy_path() -> None:
         assert state is expected
 
 
+def test_a_streamed_response_is_one_answer_that_lasts() -> None:
+    state = transition(RuntimeState.INVOKING, RuntimeEvent.STREAM)
+    assert state is RuntimeState.STREAMING
+    # Nothing else meanwhile: not /error (AWS: only before streaming begins), not a second
+    # response, not /next.
+    for event in RuntimeEvent:
+        assert allowed(state, event) == (event is RuntimeEvent.STREAM_END)
+    assert transition(state, RuntimeEvent.STREAM_END) is RuntimeState.RESPONDED
+    assert transition(RuntimeState.RESPONDED, RuntimeEvent.NEXT) is RuntimeState.READY
+
+
 def test_runtime_init_error_is_terminal() -> None:
     state = transition(RuntimeState.STARTED, RuntimeEvent.INIT_ERROR)
     assert state is RuntimeState.INIT_ERROR

@@ -77,9 +77,10 @@ async def test_the_volume_is_an_ext4_of_its_own_holding_the_runtime_and_only_bot
     tmp_path: Path,
 ) -> None:
     volume = await CodeVolume.open(
-        tmp_path / "volume",
+        tmp_path / "images",
         runtime_package=_fake_package(tmp_path),
         boto_source=_fake_site_packages(tmp_path),
+        mount_dir=tmp_path / "mounts",
     )
     assert volume is not None
     try:
@@ -95,13 +96,17 @@ async def test_the_volume_is_an_ext4_of_its_own_holding_the_runtime_and_only_bot
     finally:
         await volume.close()
     assert _mounted_at(volume.root) == []
-    assert not (tmp_path / "volume" / volume.root.parent.name).exists()
+    assert not volume.root.exists()
+    assert os.listdir(tmp_path / "images") == []  # the image was never named
 
 
 @needs_loop
 async def test_without_boto_the_volume_has_no_boto_dir(tmp_path: Path) -> None:
     volume = await CodeVolume.open(
-        tmp_path / "volume", runtime_package=_fake_package(tmp_path), boto_source=None
+        tmp_path / "images",
+        runtime_package=_fake_package(tmp_path),
+        boto_source=None,
+        mount_dir=tmp_path / "mounts",
     )
     assert volume is not None
     try:
@@ -113,8 +118,11 @@ async def test_without_boto_the_volume_has_no_boto_dir(tmp_path: Path) -> None:
 
 @needs_loop
 async def test_the_next_host_unmounts_the_volume_a_dead_host_left(tmp_path: Path) -> None:
+    """Whatever its data directory: the mounts and their lock files are the machine's."""
     package = _fake_package(tmp_path)
-    dead = await CodeVolume.open(tmp_path / "volume", runtime_package=package, boto_source=None)
+    dead = await CodeVolume.open(
+        tmp_path / "images", runtime_package=package, boto_source=None, mount_dir=tmp_path / "m"
+    )
     assert dead is not None
     # Dying with kill -9: the lock file stays, unlocked, and the mount stays too.
     assert dead._lock is not None
@@ -122,12 +130,15 @@ async def test_the_next_host_unmounts_the_volume_a_dead_host_left(tmp_path: Path
     dead._lock = None
     assert len(_mounted_at(dead.root)) == 1
     successor = await CodeVolume.open(
-        tmp_path / "volume", runtime_package=package, boto_source=None
+        tmp_path / "other-data-dir",
+        runtime_package=package,
+        boto_source=None,
+        mount_dir=tmp_path / "m",
     )
     assert successor is not None
     try:
         assert _mounted_at(dead.root) == []
-        assert not dead.root.parent.exists()
+        assert not dead.root.exists()
         assert len(_mounted_at(successor.root)) == 1
     finally:
         await successor.close()
@@ -138,6 +149,9 @@ async def test_without_root_or_loop_devices_there_is_no_volume(
 ) -> None:
     monkeypatch.setattr(code_volume, "LOOP_CONTROL", str(tmp_path / "no-loop-control"))
     volume = await CodeVolume.open(
-        tmp_path / "volume", runtime_package=_fake_package(tmp_path), boto_source=None
+        tmp_path / "images",
+        runtime_package=_fake_package(tmp_path),
+        boto_source=None,
+        mount_dir=tmp_path / "mounts",
     )
     assert volume is None

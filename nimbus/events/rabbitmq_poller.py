@@ -1,0 +1,115 @@
+"""The RabbitMQ source of event source mappings (the ``mq`` kind): checks mappings against
+their broker ARN and function, runs a ``rabbitmq_consumer.RabbitConsumer`` for each enabled
+one, and reports how each fares (``MappingService`` shows it as StateTransitionReason and
+LastProcessingResult). What a stopped consumer last reported stays until the mapping is
+deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nimbus.clock import Clock
+from nimbus.dataplane.ports import InvokerPort
+from nimbus.errors import InvalidParameterValueError
+from nimbus.events import rabbitmq_rules as rules
+from nimbus.events import rabbitmq_status as status
+from nimbus.events.rabbitmq_brokers import BrokerDirectory, SourceFailure
+from nimbus.events.rabbitmq_consumer import ConsumerTuning, RabbitConsumer
+from nimbus.model.event_source_mapping import EventSourceMapping, MappingStatus
+from nimbus.model.function import FunctionConfig
+
+
+class RabbitMqPollers:
+    """The ``mq`` kind of mapping source: checks mappings against their broker ARN and
+    function, and runs a ``RabbitConsumer`` for each enabled one."""
+
+    def __init__(
+        self,
+        *,
+        directory: BrokerDirectory,
+        invoker: InvokerPort,
+        clock: Clock,
+        region: str,
+        account: str,
+        tuning: ConsumerTuning | None = None,
+    ) -> None:
+        self._directory = directory
+        self._invoker = invoker
+        self._clock = clock
+        self._region = region
+        self._account = account
+        self._tuning = tuning or ConsumerTuning()
+        self._running: dict[str, RabbitConsumer] = {}
+        self._stopping: set[RabbitConsumer] = set()
+        self._last: dict[str, status.ConsumerState] = {}
+        self._closed = False
+
+    def check(self, source_arn: str, function: FunctionConfig) -> None:
+        broker = rules.parse_broker(source_arn)
+        rules.check_owner(broker, region=self._region, account=self._account)
+        rules.check_function_timeout(function.timeout)
+        try:
+            self._directory.address(broker.name)
+        except SourceFailure as exc:
+            raise InvalidParameterValueError(exc.failure.detail) from None
+
+    def apply(self, mapping: EventSourceMapping) -> None:
+        self._stop(mapping.uuid)
+        if self._closed or not mapping.settings.enabled:
+            return
+        consumer = RabbitConsumer(
+            mapping,
+            broker=rules.parse_broker(mapping.source_arn),
+            directory=self._directory,
+            invoker=self._invoker,
+            clock=self._clock,
+            tuning=self._tuning,
+        )
+        previous = self._last.get(mapping.uuid)
+        if previous is not None:  # what it last reported stands until the new one knows more
+            consumer.state = status.resumed(previous)
+        self._running[mapping.uuid] = consumer
+        consumer.start()
+
+    def remove(self, uuid: str) -> None:
+        """The mapping is deleted: stop its consumer and forget what it reported."""
+        self._stop(uuid)
+        self._last.pop(uuid, None)
+
+    def status(self, uuid: str) -> MappingStatus:
+        consumer = self._running.get(uuid)
+        state = consumer.state if consumer is not None else self._last.get(uuid)
+        if state is None:
+            return MappingStatus(
+                state_reason=status.ConsumerState().state_reason,
+                last_processing_result=status.NO_RECORDS,
+            )
+        return MappingStatus(
+            state_reason=state.state_reason, last_processing_result=state.last_result
+        )
+
+    def consumer(self, uuid: str) -> RabbitConsumer | None:
+        return self._running.get(uuid)
+
+    async def close(self) -> None:
+        self._closed = True
+        consumers = [*self._running.values(), *self._stopping]
+        self._running.clear()
+        for consumer in consumers:
+            await consumer.close()
+
+    def _stop(self, uuid: str) -> None:
+        consumer = self._running.pop(uuid, None)
+        if consumer is None:
+            return
+        consumer.stop()
+        self._stopping.add(consumer)
+
+        def done(_task: asyncio.Future[None]) -> None:
+            self._stopping.discard(consumer)
+            if uuid not in self._running and uuid in self._last:
+                self._last[uuid] = consumer.state
+
+        self._last[uuid] = consumer.state
+        asyncio.ensure_future(consumer.stopped()).add_done_callback(done)
