@@ -153,6 +153,14 @@ def raw_invoke_loop(
     ~0.3-0.4 ms a request on this machine). The request is presigned: the server still
     verifies its signature every time."""
     request = raw_request(server, "POST", f"/2015-03-31/functions/{name}/invocations", b"{}")
+    return raw_loop(server, request, count, deadline_s=deadline_s)
+
+
+def raw_loop(
+    server: NimbusServer, request: bytes, count: int, *, deadline_s: float = 60
+) -> list[float]:
+    """``request`` (a whole HTTP/1.1 request) sent ``count`` times over one keep-alive
+    socket, each answer read by hand; the round trips in ms. Any answer but 200 fails."""
     timings = []
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -163,7 +171,7 @@ def raw_invoke_loop(
             status = read_response(sock)
             timings.append((time.perf_counter() - started) * 1000)
             if status != 200:
-                raise RuntimeError(f"invoke answered {status}")
+                raise RuntimeError(f"the server answered {status}")
             if time.monotonic() > deadline:
                 break
     return timings

@@ -8,13 +8,12 @@ keep-alive socket written by hand (the server's own latency) and from httpx.
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import deploy, raw_invoke_loop, read_response, report, running_server, summary
+from bench.common import deploy, raw_invoke_loop, raw_loop, report, running_server, summary
 from nimbus.testing.server import NimbusServer
 
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
@@ -46,23 +45,10 @@ def public_url(client: httpx.Client, name: str) -> str:
     return url
 
 
-def raw_url_loop(server: NimbusServer, url: str, count: int, deadline_s: float = 60) -> list[float]:
+def raw_url_loop(server: NimbusServer, url: str, count: int) -> list[float]:
     host = urlsplit(url).netloc
     request = f"GET /?q=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bench\r\n\r\n".encode()
-    timings = []
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        deadline = time.monotonic() + deadline_s
-        for _ in range(count):
-            started = time.perf_counter()
-            sock.sendall(request)
-            status = read_response(sock)
-            timings.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                raise RuntimeError(f"the URL answered {status}")
-            if time.monotonic() > deadline:
-                break
-    return timings
+    return raw_loop(server, request, count)
 
 
 def httpx_loop(

@@ -1,5 +1,5 @@
 """Who sent a request: its SigV4 signature checked against the key's secret (a thin shell
-over the pure ``auth.sigv4`` and a ``CredentialSource``).
+over the pure ``auth.signed_request`` and ``auth.sigv4``, and a ``CredentialSource``).
 
 The checks run in AWS's order and the cheap ones first, so a request that cannot be valid
 never costs a key lookup: the signature's shape (MissingAuthenticationToken,
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nimbus.auth import sigv4
+from nimbus.auth import signed_request, sigv4
 from nimbus.auth.errors import UnrecognizedClientError
 from nimbus.auth.ports import CredentialSource, SigningIdentity
 from nimbus.auth.principal import Principal
@@ -34,8 +34,8 @@ class Authenticated:
 class Claim:
     """A request whose key is known and whose signature is still to be checked."""
 
-    request: sigv4.HttpRequest
-    signed: sigv4.SignedRequest
+    request: signed_request.HttpRequest
+    signed: signed_request.SignedRequest
     identity: SigningIdentity
 
 
@@ -86,10 +86,10 @@ class Authenticator:
         be valid (unsigned, malformed, out of time, an unknown key) is refused before its
         body is read — up to 70 MB for CreateFunction — so nobody without a key can make the
         server buffer one."""
-        request = sigv4.HttpRequest(
+        request = signed_request.HttpRequest(
             method=method, raw_path=raw_path, query_string=query_string, headers=headers
         )
-        signed = sigv4.parse(request)
+        signed = signed_request.parse(request)
         sigv4.check_scope(
             signed, region=self._region, services=self._services, expected_service=service
         )

@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 import re
-import secrets
-import string
 from collections.abc import Mapping
 from typing import Any
 
+from nimbus.control.ids import random_id
 from nimbus.errors import ValidationError
 from nimbus.web.cors import CorsConfig
 
@@ -17,9 +16,7 @@ AUTH_TYPES = ("NONE", "AWS_IAM")
 INVOKE_MODES = ("BUFFERED", "RESPONSE_STREAM")
 QUALIFIER_PATTERN = r"((?!^\d+$)^[0-9a-zA-Z-_]+$)"
 _QUALIFIER = re.compile(QUALIFIER_PATTERN)
-# AWS's url ids are 32 characters of lower-case letters and digits.
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-URL_ID_LENGTH = 32
+URL_ID_LENGTH = 32  # AWS's url ids: 32 lower-case letters and digits
 _CORS_LISTS = {  # key: (botocore's max items, max length of each)
     "AllowHeaders": (100, 1024),
     "AllowMethods": (6, 6),
@@ -37,7 +34,7 @@ def _invalid(value: object, field: str, constraint: str) -> ValidationError:
 
 
 def new_url_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(URL_ID_LENGTH))
+    return random_id(URL_ID_LENGTH)
 
 
 def qualifier(value: str | None) -> str:

@@ -18,6 +18,7 @@ import orjson
 from nimbus.clock import Clock
 from nimbus.control import function_url_rules as rules
 from nimbus.control.functions import timestamp
+from nimbus.control.ttl_cache import TtlCache
 from nimbus.errors import InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError
 from nimbus.model.arn import Arns
 from nimbus.store.function_urls import FunctionUrlRepository, StoredUrl
@@ -75,12 +76,6 @@ def _config(stored: StoredUrl) -> UrlConfig:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    expires: float
-    config: UrlConfig | None
-
-
 class FunctionUrlService:
     def __init__(
         self,
@@ -99,8 +94,7 @@ class FunctionUrlService:
         self._arns = arns
         self._names = names
         self._clock = clock
-        self._ttl_s = ttl_s
-        self._by_id: dict[str, _Cached] = {}
+        self._by_id: TtlCache[str, UrlConfig | None] = TtlCache(ttl_s=ttl_s)
 
     # --- the Lambda API -------------------------------------------------------------------
 
@@ -134,7 +128,7 @@ class FunctionUrlService:
                 "FunctionUrlConfig exists for this Lambda function",
                 Type="User",
             )
-        self._by_id[config.url_id] = _Cached(self._clock.monotonic() + self._ttl_s, config)
+        self._by_id.put(config.url_id, config, now=self._clock.monotonic())
         shape = self.shape(config)
         shape.pop("LastModifiedTime")  # CreateFunctionUrlConfig's output has none
         return shape
@@ -159,7 +153,7 @@ class FunctionUrlService:
         )
         if not await self._repo.update(name, target, updated.document()):
             raise ResourceNotFoundError(NOT_FOUND)
-        self._by_id[updated.url_id] = _Cached(self._clock.monotonic() + self._ttl_s, updated)
+        self._by_id.put(updated.url_id, updated, now=self._clock.monotonic())
         return self.shape(updated)
 
     async def delete(self, name: str, qualifier: str | None) -> None:
@@ -205,14 +199,12 @@ class FunctionUrlService:
     async def by_url_id(self, url_id: str) -> UrlConfig | None:
         """The URL a request names (cached for ``ttl_s``), None when there is none."""
         now = self._clock.monotonic()
-        cached = self._by_id.get(url_id)
-        if cached is not None and cached.expires > now:
-            return cached.config
+        cached = self._by_id.get(url_id, now=now)
+        if cached is not None:
+            return cached.value
         stored = await self._repo.by_url_id(url_id)
         config = None if stored is None else _config(stored)
-        if len(self._by_id) > 4096:
-            self._by_id.clear()
-        self._by_id[url_id] = _Cached(now + self._ttl_s, config)
+        self._by_id.put(url_id, config, now=now)
         return config
 
     # --- lifecycle hooks ---------------------------------------------------------------------
@@ -229,9 +221,9 @@ class FunctionUrlService:
     # --- internals ---------------------------------------------------------------------------
 
     def _forget(self, url_ids: list[str]) -> None:
-        expires = self._clock.monotonic() + self._ttl_s
+        now = self._clock.monotonic()
         for url_id in url_ids:
-            self._by_id[url_id] = _Cached(expires, None)
+            self._by_id.put(url_id, None, now=now)
 
     async def _existing(self, name: str, target: str) -> UrlConfig:
         await self._require_target(name, target)

@@ -1,13 +1,12 @@
 """Functions: create, read, update, delete, tags — and the in-memory cache the invoke path
-reads instead of the database."""
+reads instead of the database. What their input may be is ``function_rules``'s; preparing
+their code after a change, ``activation``'s."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import hashlib
-import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,14 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from nimbus.clock import Clock
-from nimbus.control import validation
-from nimbus.errors import (
-    InvalidParameterValueError,
-    PreconditionFailedError,
-    ResourceConflictError,
-    ResourceNotFoundError,
-    public_reason,
-)
+from nimbus.control import function_rules, validation
+from nimbus.control.activation import Activations
+from nimbus.errors import InvalidParameterValueError, ResourceConflictError, ResourceNotFoundError
 from nimbus.model.arn import Arns
 from nimbus.model.function import LATEST, FunctionConfig, FunctionRecord, LayerRef
 from nimbus.store.blobs import BlobStore
@@ -30,13 +24,6 @@ from nimbus.store.functions import FunctionRepository
 
 if TYPE_CHECKING:
     from nimbus.control.code_signing import CodeSigningService
-
-log = logging.getLogger(__name__)
-
-LAYER_ARN_RE = re.compile(
-    r"^arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+$"
-)
-MAX_LAYERS = 5
 
 ChangeListener = Callable[[str], Awaitable[None]]
 # Resolves layer version ARNs to (ref, unzipped size); the layers service provides it.
@@ -94,7 +81,7 @@ class FunctionService:
         self._resolve_layers = layers
         self._cache: dict[tuple[str, str], FunctionConfig] = {}
         self._listeners: list[ChangeListener] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._activations = Activations(repo=repo, blobs=blobs, settled=self._settled)
 
     @property
     def arns(self) -> Arns:
@@ -148,7 +135,7 @@ class FunctionService:
         if changes.role is None:
             raise InvalidParameterValueError("Role is required: an IAM role ARN.")
         layers, layers_size = await self._layers(changes.layers)
-        self._check_total_size(code.unzipped_size, layers_size)
+        function_rules.check_total_size(code.unzipped_size, layers_size)
         signer = await self._check_signature(name, code, layers, code_signing_config_arn)
         blob = await asyncio.to_thread(self._blobs.put, code.data)
         now = self._clock.now()
@@ -186,7 +173,7 @@ class FunctionService:
         if self._code_signing is not None:
             await self._code_signing.use_on_create(name, code_signing_config_arn)
         self._cache.pop((name, LATEST), None)
-        self._spawn(self._activate(name, config.revision_id))
+        self._activations.start(name, config.revision_id)
         return config
 
     async def update_code(
@@ -198,8 +185,8 @@ class FunctionService:
         architectures: tuple[str, ...] | None,
     ) -> FunctionConfig:
         current = await self._fresh(name)
-        self._check_revision(current, revision_id)
-        self._check_total_size(code.unzipped_size, self._layers_size(current))
+        function_rules.check_revision(current, revision_id)
+        function_rules.check_total_size(code.unzipped_size, function_rules.layers_size(current))
         signer = await self._check_signature(name, code, current.layers, None)
         blob = await asyncio.to_thread(self._blobs.put, code.data)
         updated = current.replace(
@@ -219,7 +206,7 @@ class FunctionService:
         self, name: str, *, changes: ConfigChanges, revision_id: str | None
     ) -> FunctionConfig:
         current = await self._fresh(name)
-        self._check_revision(current, revision_id)
+        function_rules.check_revision(current, revision_id)
         runtime = current.runtime
         if changes.runtime is not None and changes.runtime != current.runtime:
             runtime = validation.runtime(changes.runtime, self._runnable())
@@ -227,11 +214,11 @@ class FunctionService:
         if changes.handler_given:
             handler = validation.handler(changes.handler, runtime)
         layers = current.layers
-        layers_size = self._layers_size(current)
+        layers_size = function_rules.layers_size(current)
         if changes.layers is not None:
             layers, layers_size = await self._layers(changes.layers)
             await self._check_signature(name, None, layers, None)
-        self._check_total_size(current.code_size_unzipped, layers_size)
+        function_rules.check_total_size(current.code_size_unzipped, layers_size)
         updated = current.replace(
             runtime=runtime,
             handler=handler,
@@ -294,17 +281,10 @@ class FunctionService:
 
     async def resume_pending(self) -> None:
         """After a restart, finish activations and updates a crash interrupted."""
-        for name in await self._repo.all_latest_names():
-            config = await self._repo.get_version(name, LATEST)
-            if config is not None and (
-                config.state == "Pending" or config.last_update_status == "InProgress"
-            ):
-                self._spawn(self._activate(name, config.revision_id))
+        await self._activations.resume_pending()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._activations.close()
 
     # --- internals -------------------------------------------------------------------------
 
@@ -321,42 +301,8 @@ class FunctionService:
             )
         self._cache.pop((current.name, LATEST), None)
         await self._notify(current.name)
-        self._spawn(self._activate(current.name, updated.revision_id))
+        self._activations.start(current.name, updated.revision_id)
         return updated
-
-    async def _activate(self, name: str, revision_id: str) -> None:
-        """Prepare the code (extract it once for all environments), then mark the function
-        Active / its update Successful — or Failed with the reason."""
-        config = await self._repo.get_version(name, LATEST)
-        if config is None or config.revision_id != revision_id:
-            return
-        try:
-            await self._blobs.extracted(config.code_blob)
-            done = config.replace(
-                state="Active",
-                state_reason=None,
-                state_reason_code=None,
-                last_update_status="Successful",
-                last_update_status_reason=None,
-                last_update_status_reason_code=None,
-            )
-        except Exception as exc:  # a broken archive must not crash the server
-            log.exception("preparing code for %s failed", name)
-            # The caller sees why, but not the server's paths (an OSError's text names the
-            # extraction directory under the data dir); the log above has the whole error.
-            why = public_reason(exc)
-            done = config.replace(
-                state="Failed" if config.state == "Pending" else config.state,
-                state_reason=f"Could not prepare the deployment package: {why}",
-                state_reason_code="InvalidZipFileException",
-                last_update_status="Failed",
-                last_update_status_reason=f"Could not prepare the deployment package: {why}",
-                last_update_status_reason_code="InvalidZipFileException",
-            )
-        # The state change is not a new revision the caller can observe racing with:
-        # AWS keeps RevisionId across the Pending -> Active transition too.
-        if await self._repo.put_version(done, expect_revision=revision_id):
-            self._cache.pop((name, LATEST), None)
 
     async def _fresh(self, name: str) -> FunctionConfig:
         config = await self._repo.get_version(name, LATEST)
@@ -370,32 +316,10 @@ class FunctionService:
             raise self._not_found(name, None)
         return record
 
-    def _check_revision(self, current: FunctionConfig, revision_id: str | None) -> None:
-        if revision_id is not None and revision_id != current.revision_id:
-            raise PreconditionFailedError(
-                "The Revision Id provided does not match the latest Revision Id. Call the "
-                "GetFunction/GetAlias API to retrieve the latest Revision Id",
-            )
-
     async def _layers(self, arns: Sequence[str] | None) -> tuple[tuple[LayerRef, ...], int]:
         if not arns:
             return (), 0
-        if len(arns) > MAX_LAYERS:
-            raise InvalidParameterValueError(
-                f"Cannot reference more than {MAX_LAYERS} layers; this request lists {len(arns)}."
-            )
-        for arn in arns:
-            if not isinstance(arn, str) or not LAYER_ARN_RE.match(arn):
-                raise InvalidParameterValueError(
-                    f"Layer version ARN '{arn}' is not valid: expected "
-                    "arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION."
-                )
-        layer_names = [arn.rsplit(":", 1)[0] for arn in arns]
-        if len(set(layer_names)) != len(layer_names):
-            raise InvalidParameterValueError(
-                "Two different versions of the same layer are not allowed to be referenced "
-                "in the same function."
-            )
+        function_rules.check_layer_arns(arns)
         return await self._resolve_layers(arns)
 
     async def _check_signature(
@@ -416,20 +340,12 @@ class FunctionService:
             config_arn=config_arn,
         )
 
-    def _layers_size(self, config: FunctionConfig) -> int:
-        return sum(layer.unzipped_size for layer in config.layers)
-
-    def _check_total_size(self, code_unzipped: int, layers_unzipped: int) -> None:
-        if code_unzipped + layers_unzipped > validation.MAX_UNZIPPED_BYTES:
-            raise InvalidParameterValueError(
-                "Function code combined with layers exceeds the maximum allowed size of "
-                f"{validation.MAX_UNZIPPED_BYTES} bytes. The actual size is "
-                f"{code_unzipped + layers_unzipped} bytes."
-            )
-
     def _not_found(self, name: str, version: str | None) -> ResourceNotFoundError:
         arn = self._arns.function(name, version if version and version != LATEST else None)
         return ResourceNotFoundError(f"Function not found: {arn}")
+
+    def _settled(self, name: str) -> None:
+        self._cache.pop((name, LATEST), None)
 
     def _forget(self, name: str) -> None:
         for key in [key for key in self._cache if key[0] == name]:
@@ -438,11 +354,6 @@ class FunctionService:
     async def _notify(self, name: str) -> None:
         for listener in self._listeners:
             await listener(name)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 T = TypeVar("T")

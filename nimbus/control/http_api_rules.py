@@ -10,10 +10,9 @@ would be open).
 from __future__ import annotations
 
 import re
-import secrets
-import string
 from collections.abc import Mapping
 
+from nimbus.control.ids import random_id
 from nimbus.errors import BadRequestError, NimbusError
 from nimbus.model.arn import FunctionRef, parse_function_ref
 from nimbus.model.http_api import DEFAULT_STAGE, TARGET_PREFIX, ApiCors
@@ -22,7 +21,6 @@ from nimbus.web.api_routes import RouteKeyError, parse_route_key
 PAYLOAD_VERSIONS = ("1.0", "2.0")
 TIMEOUT_RANGE = (50, 30_000)  # TimeoutInMillis: IntegerWithLengthBetween50And30000
 MAX_RESULTS = 500
-_ID_ALPHABET = string.ascii_lowercase + string.digits
 _STAGE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 _VARIABLE_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _VARIABLE_VALUE_RE = re.compile(r"^[A-Za-z0-9\-._~:/?#&=,]{0,2048}$")
@@ -37,7 +35,7 @@ _CORS_METHODS = ("*", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 def new_id(length: int) -> str:
     """An API Gateway-style id: lower-case letters and digits (API ids have 10, integration
     and route ids 7)."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+    return random_id(length)
 
 
 def _bad(message: str) -> BadRequestError:
@@ -257,6 +255,6 @@ def max_results(value: str | None) -> int:
     """MaxResults (a string in the query), 1..500; absent: 500."""
     if value is None:
         return MAX_RESULTS
-    if not value.isdigit() or not 1 <= int(value) <= MAX_RESULTS:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_RESULTS:
         raise _bad(f"MaxResults must be an integer between 1 and {MAX_RESULTS}.")
     return int(value)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from nimbus.clock import Clock
 from nimbus.control import http_api_rules as rules
+from nimbus.control.ttl_cache import TtlCache
 from nimbus.errors import ApiNotFoundError, BadRequestError, ConflictError
 from nimbus.model.arn import Arns
 from nimbus.model.http_api import (
@@ -68,7 +69,7 @@ class HttpApiService:
         self._repo = repo
         self._arns = arns
         self._clock = clock
-        self._served: dict[str, tuple[float, ServedApi | None]] = {}  # id -> (expiry, API)
+        self._served: TtlCache[str, ServedApi | None] = TtlCache(ttl_s=CACHE_TTL_S)
         self._generation = 0  # bumped by every write: a read it raced is not cached
         # A route key's uniqueness is checked, then written: one route write at a time.
         self._route_writes = asyncio.Lock()
@@ -79,9 +80,9 @@ class HttpApiService:
         """The API a request names, or None. Cached: until the API changes on this node, and
         for at most ``CACHE_TTL_S`` (what another node of a cluster changed)."""
         now = self._clock.monotonic()
-        cached = self._served.get(api_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._served.get(api_id, now=now)
+        if cached is not None:
+            return cached.value
         generation = self._generation
         definition = await self._repo.definition(api_id)
         served = None
@@ -93,14 +94,12 @@ class HttpApiService:
                 routes_by_key=routes,
             )
         if generation == self._generation:  # no write raced the read
-            if len(self._served) > 4096:
-                self._served.clear()
-            self._served[api_id] = (now + CACHE_TTL_S, served)
+            self._served.put(api_id, served, now=now)
         return served
 
     def _changed(self, api_id: str) -> None:
         self._generation += 1
-        self._served.pop(api_id, None)
+        self._served.pop(api_id)
 
     # --- APIs --------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ def classify(qualifier: str | None) -> Qualifier:
     """What a qualifier names, decided from its text alone (no lookup)."""
     if qualifier is None or qualifier == LATEST:
         return LATEST_QUALIFIER
-    if qualifier.isdigit():
+    if qualifier.isascii() and qualifier.isdigit():
         return Version(qualifier)
     return AliasName(qualifier)
 

@@ -3,7 +3,9 @@ creates. Buses are few and read on every PutEvents, so all are held in memory, l
 start; each write is committed before it is answered.
 
 AWS's answers (LocalStack's AWS-validated snapshots): a second bus of one name is
-ResourceAlreadyExistsException "Event bus <name> already exists."; an unknown one
+ResourceAlreadyExistsException "Event bus <name> already exists."; a custom bus's name has no
+"/" (ValidationException "Event bus name must not contain '/'.": that is for partner buses,
+which Nimbus does not have); an unknown one
 ResourceNotFoundException "Event bus <name> does not exist."; the default bus cannot be
 deleted ("Cannot delete event bus default.", ValidationException); deleting a bus that does
 not exist succeeds. Deleting a bus deletes its rules and their targets.
@@ -69,11 +71,9 @@ class BusService:
             raise ResourceAlreadyExistsError(f"Event bus {name} already exists.")
         if "/" in name:
             # botocore's pattern allows "/" for partner buses (aws.partner/...), which are
-            # made from a partner event source, not by CreateEventBus alone.
-            raise EventsValidationError(
-                f"Event bus name {name} is not valid: a custom event bus's name may contain "
-                "letters, digits, '.', '-' and '_' only (partner event buses are not supported)."
-            )
+            # made from a partner event source, not by CreateEventBus alone; AWS refuses it
+            # in a custom bus's name, in these words.
+            raise EventsValidationError("Event bus name must not contain '/'.")
         if len(self._buses) >= MAX_BUSES:
             raise LimitExceededError("The requested resource exceeds the maximum number allowed.")
         now = self._clock.now()

@@ -44,6 +44,12 @@ class CronSyntaxError(ValueError):
     """What is wrong with a cron expression, in words meant for the caller."""
 
 
+def _is_number(text: str) -> bool:
+    # ASCII digits only: str.isdigit() takes "²" (which int() refuses) and "٣" (which it
+    # reads as 3); AWS takes neither.
+    return text.isascii() and text.isdigit()
+
+
 DayKind = Literal[
     "any",  # '?': the other day field decides
     "days",  # day-of-month values
@@ -101,7 +107,7 @@ def _number(text: str, field: str, lo: int, hi: int, names: dict[str, int]) -> i
     named = names.get(text.upper())
     if named is not None:
         return named
-    if not text.isdigit():
+    if not _is_number(text):
         allowed = f"{lo}-{hi}" + (f" or {_first_last(names)}" if names else "")
         raise CronSyntaxError(f"{field} field: {text!r} is not a value ({allowed})")
     value = int(text)
@@ -124,7 +130,7 @@ def _values(text: str, field: str, lo: int, hi: int, names: dict[str, int]) -> f
         base, slash, step_text = item.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) < 1:
+            if not _is_number(step_text) or int(step_text) < 1:
                 raise CronSyntaxError(
                     f"{field} field: the step after '/' in {item!r} must be a positive integer"
                 )
@@ -156,7 +162,7 @@ def _day_of_month(text: str) -> DaySpec:
         return DaySpec("last_weekday")
     if upper.endswith("W"):
         day = upper[:-1]
-        if not day.isdigit() or not 1 <= int(day) <= 31:
+        if not _is_number(day) or not 1 <= int(day) <= 31:
             raise CronSyntaxError(
                 f"day-of-month field: {text!r} must be nW with a day n of 1-31 (the weekday "
                 f"nearest that day)"
@@ -177,7 +183,7 @@ def _day_of_week(text: str) -> DaySpec:
         return DaySpec("weekdays", frozenset({7}))  # Quartz: L alone is the week's last day
     if "#" in upper:
         day, _, nth = upper.partition("#")
-        if not nth.isdigit() or not 1 <= int(nth) <= 5:
+        if not _is_number(nth) or not 1 <= int(nth) <= 5:
             raise CronSyntaxError(
                 f"day-of-week field: in {text!r} the number after '#' must be 1-5 (which "
                 f"week of the month)"

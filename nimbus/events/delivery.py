@@ -15,7 +15,7 @@ AWS's behaviour reproduced ("Event retry policy and using dead-letter queues"):
   a template that is no longer JSON (``INVALID_JSON``) — goes to the dead-letter queue at
   once; another (the service failing) is retried with exponential back-off until the
   target's MaximumRetryAttempts or MaximumEventAgeInSeconds is spent (defaults 185 and 24
-  hours), then goes there. The back-off is Scheduler's (``schedule_delivery.after_failure``).
+  hours), then goes there (``delivery_retry``, shared with Scheduler's targets).
 - A dead-letter message is the event, with the attributes ``RULE_ARN``, ``TARGET_ARN``,
   ``ERROR_CODE``, ``ERROR_MESSAGE``, ``RETRY_ATTEMPTS`` and, when a limit ended the retries,
   ``EXHAUSTED_RETRY_CONDITION``. Without a dead-letter queue the event is dropped (logged).
@@ -27,10 +27,10 @@ memory: a restart drops them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Protocol
 
 import orjson
@@ -39,14 +39,12 @@ from nimbus.auth.policy import Allow, Decision
 from nimbus.auth.principal import Principal, service
 from nimbus.clock import Clock
 from nimbus.errors import NimbusError
+from nimbus.events.delivery_retry import Failure, Limits, Retrier, send_dead_letter
 from nimbus.events.destinations import Accept, QueuePort, TopicPort
 from nimbus.events.input_transform import TransformFailed, target_input
-from nimbus.events.schedule_delivery import GiveUp, after_failure
 from nimbus.model.arn import Arns, parse_function_ref
 from nimbus.model.eventbridge import Target
 from nimbus.model.invoke import InvokeCall
-from nimbus.model.queue import MessageAttribute
-from nimbus.model.schedule import RetryPolicy as SchedulerRetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +67,6 @@ class Decide(Protocol):
 
 
 Resolve = Callable[[str, str | None], Awaitable[object]]  # QualifierResolver.config
-
-
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    code: str  # the dead-letter message's ERROR_CODE
-    message: str
-    retryable: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,13 +125,10 @@ class TargetDelivery:
         self._topics = topics
         self._authorizer = authorizer
         self._arns = arns
-        self._clock = clock
-        self._retrying: set[asyncio.Task[None]] = set()
+        self._retrier = Retrier(clock=clock)
 
     async def close(self) -> None:
-        for task in list(self._retrying):
-            task.cancel()
-        await asyncio.gather(*self._retrying, return_exceptions=True)
+        await self._retrier.close()
 
     async def deliver(self, delivery: Delivery) -> None:
         """One attempt now (never raises); on a retryable failure the retries go on in the
@@ -154,9 +142,8 @@ class TargetDelivery:
                 ingestion_time=delivery.ingestion_time,
             )
         except TransformFailed as err:
-            await self._give_up(
-                delivery, Failure(code="INVALID_JSON", message=str(err), retryable=False), 0, None
-            )
+            failure = Failure(code="INVALID_JSON", message=str(err), retryable=False)
+            await self._give_up(delivery, failure, 0, None)
             return
         if body is None:
             log.info(
@@ -166,15 +153,14 @@ class TargetDelivery:
                 delivery.target.id,
             )
             return
-        failure = await self._attempt(delivery, body)
-        if failure is None:
-            return
-        if not failure.retryable:
-            await self._give_up(delivery, failure, 0, None)
-            return
-        task = asyncio.create_task(self._retry(delivery, body, failure))
-        self._retrying.add(task)
-        task.add_done_callback(self._retrying.discard)
+        policy = delivery.target.retries
+        await self._retrier.run(
+            partial(self._attempt, delivery, body),
+            limits=Limits(retry_attempts=policy.attempts, event_age_s=policy.event_age_s),
+            started_at=delivery.started_at,
+            give_up=partial(self._give_up, delivery),
+            what=f"rule {delivery.rule_arn}: target {delivery.target.id}",
+        )
 
     async def _attempt(self, delivery: Delivery, body: str) -> Failure | None:
         arn = delivery.target.arn
@@ -194,9 +180,6 @@ class TargetDelivery:
                 )
         except NimbusError as err:
             return failure_of(err)
-        except Exception as err:  # the store failing: worth another try
-            log.exception("rule %s: delivering to %s failed", delivery.rule_arn, arn)
-            return Failure(code="INTERNAL_ERROR", message=type(err).__name__, retryable=True)
         return None
 
     async def _invoke(self, delivery: Delivery, body: str) -> Failure | None:
@@ -228,31 +211,6 @@ class TargetDelivery:
         )
         return None
 
-    async def _retry(self, delivery: Delivery, body: str, failure: Failure) -> None:
-        retries = 0
-        policy = delivery.target.retries
-        limits = SchedulerRetryPolicy(
-            maximum_event_age_s=policy.event_age_s, maximum_retry_attempts=policy.attempts
-        )
-        while True:
-            now = self._clock.now()
-            step = after_failure(
-                retryable=failure.retryable,
-                retries=retries,
-                tick=delivery.started_at,
-                now=now,
-                policy=limits,
-            )
-            if isinstance(step, GiveUp):
-                await self._give_up(delivery, failure, retries, step.condition)
-                return
-            await self._clock.sleep(step.at - now)
-            retries += 1
-            next_failure = await self._attempt(delivery, body)
-            if next_failure is None:
-                return
-            failure = next_failure
-
     async def _give_up(
         self, delivery: Delivery, failure: Failure, retries: int, condition: str | None
     ) -> None:
@@ -267,18 +225,19 @@ class TargetDelivery:
         )
         if target.dead_letter_arn is None:
             return
-        attributes = {
-            name: MessageAttribute(data_type="String", string_value=value)
-            for name, value in dead_letter_attributes(delivery, failure, retries, condition).items()
-        }
         try:
-            await self._queues.send_to_arn(
-                target.dead_letter_arn, orjson.dumps(delivery.event).decode(), attributes
-            )
-        except Exception as err:  # the queue gone, the store failing: nothing more to do
+            event = orjson.dumps(delivery.event).decode()
+        except orjson.JSONEncodeError:  # PutEvents bounds a Detail's depth: never, then
             log.warning(
-                "rule %s: dead-letter queue %s failed (%s): event dropped",
+                "rule %s: event %s cannot be written: dropped",
                 delivery.rule_arn,
-                target.dead_letter_arn,
-                err.message if isinstance(err, NimbusError) else type(err).__name__,
+                delivery.event.get("id"),
             )
+            return
+        await send_dead_letter(
+            self._queues,
+            target.dead_letter_arn,
+            event,
+            dead_letter_attributes(delivery, failure, retries, condition),
+            what=f"rule {delivery.rule_arn}",
+        )

@@ -9,6 +9,11 @@ are still put), with AWS's codes and words (LocalStack's AWS-validated snapshots
 ``InvalidArgument`` for a missing Source, DetailType or Detail, ``MalformedDetail`` for a
 Detail that is not a JSON object; a Source beginning ``aws.`` is AWS's own
 (``NotAuthorizedForSourceException``).
+
+A Detail nested deeper than ``MAX_DETAIL_DEPTH`` is ``MalformedDetail`` too (Nimbus's limit,
+not one AWS documents): orjson, which writes every event a target or dead-letter queue is
+sent, writes at most 254 levels, and the envelope and a Lambda destination's record wrap the
+detail in two more. Refused here, such an event is never accepted and then lost.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from nimbus.model.eventbridge import PutEventsEntry
 MAX_REQUEST_BYTES: Final = 262_144
 MAX_ENTRIES: Final = 10
 _TIME_BYTES: Final = 14  # what a Time counts for in an entry's size
+MAX_DETAIL_DEPTH: Final = 250
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +75,19 @@ def _required(name: str) -> EntryError:
     )
 
 
+def depth(value: Any) -> int:
+    """How many objects and arrays deep ``value`` (decoded JSON) nests: ``{}`` is 1.
+    Iterative: orjson reads 1024 levels, deeper than Python's recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        deepest = max(deepest, level)
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
 def build_event(
     entry: PutEventsEntry,
     *,
@@ -90,6 +109,12 @@ def build_event(
         detail = None
     if not isinstance(detail, dict):
         return EntryError(code="MalformedDetail", message="Detail is malformed.")
+    if depth(detail) > MAX_DETAIL_DEPTH:
+        return EntryError(
+            code="MalformedDetail",
+            message=f"Detail is malformed: it nests objects and arrays more than "
+            f"{MAX_DETAIL_DEPTH} levels deep.",
+        )
     if entry.source.startswith("aws."):
         return EntryError(
             code="NotAuthorizedForSourceException", message="Not authorized for the source."

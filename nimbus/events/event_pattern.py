@@ -41,9 +41,15 @@ from nimbus.events.pattern_matchers import (
     compile_matcher,
 )
 
-__all__ = ["EventPattern", "InvalidEventPattern", "matches", "parse_pattern"]
+__all__ = ["MAX_DEPTH", "EventPattern", "InvalidEventPattern", "matches", "parse_pattern"]
 
 OR = "$or"
+# How deeply a pattern may nest objects ($or branches count as a level: matching one is a
+# call deeper too). AWS documents no bound beyond the 4,096 characters of the Pattern shape,
+# which fit ~800 levels of ``{"":``; real patterns nest a handful. Matching recurses a few
+# frames per level, so a bound here is what keeps every match of a valid pattern within
+# Python's recursion limit however deep the caller's own stack is.
+MAX_DEPTH = 32
 # Ruler refuses these as field names inside $or: they read as a misplaced operator.
 _RESERVED_IN_OR = frozenset(
     {
@@ -103,24 +109,29 @@ def parse_pattern(text: str) -> EventPattern:
         raise InvalidEventPattern(f"Filter is not valid JSON: {err}") from None
     if not isinstance(document, dict):
         raise InvalidEventPattern("Filter is not an object")
-    return EventPattern(root=_compile_object(document, inside_or=False), source=text)
+    return EventPattern(root=_compile_object(document, inside_or=False, depth=1), source=text)
 
 
-def _compile_object(obj: Mapping[str, Any], *, inside_or: bool) -> ObjectPattern:
+def _compile_object(obj: Mapping[str, Any], *, inside_or: bool, depth: int) -> ObjectPattern:
+    if depth > MAX_DEPTH:
+        raise InvalidEventPattern(
+            f"Pattern nests objects more than {MAX_DEPTH} levels deep ($or branches "
+            "included): flatten it"
+        )
     if not obj:
         raise InvalidEventPattern("Empty objects are not allowed")
     fields: list[tuple[str, Node]] = []
     any_of: list[tuple[ObjectPattern, ...]] = []
     for name, value in obj.items():
         if name == OR:
-            any_of.append(_compile_or(value))
+            any_of.append(_compile_or(value, depth=depth + 1))
             continue
         if inside_or and name in _RESERVED_IN_OR:
             raise InvalidEventPattern(
                 f"{name} is Ruler reserved fieldName which cannot be used inside {OR}."
             )
         if isinstance(value, dict):
-            fields.append((name, _compile_object(value, inside_or=inside_or)))
+            fields.append((name, _compile_object(value, inside_or=inside_or, depth=depth + 1)))
         elif isinstance(value, list):
             fields.append((name, _compile_leaf(value)))
         else:
@@ -128,14 +139,14 @@ def _compile_object(obj: Mapping[str, Any], *, inside_or: bool) -> ObjectPattern
     return ObjectPattern(fields=tuple(fields), any_of=tuple(any_of))
 
 
-def _compile_or(value: Any) -> tuple[ObjectPattern, ...]:
+def _compile_or(value: Any, *, depth: int) -> tuple[ObjectPattern, ...]:
     if not isinstance(value, list):
         raise InvalidEventPattern(f"It must be an Array followed with {OR}.")
     branches = []
     for branch in value:
         if not isinstance(branch, dict):
             raise InvalidEventPattern(f"Only JSON object is allowed in array of {OR} relationship.")
-        branches.append(_compile_object(branch, inside_or=True))
+        branches.append(_compile_object(branch, inside_or=True, depth=depth))
     if len(branches) < 2:
         raise InvalidEventPattern(f"There must have at least 2 Objects in {OR} relationship.")
     return tuple(branches)

@@ -47,7 +47,8 @@ PREDEFINED: Final = frozenset({RULE_ARN, RULE_NAME, INGESTION_TIME, EVENT, EVENT
 
 
 class TransformFailed(ValueError):
-    """The filled-in template is not JSON although the template is: nothing is sent."""
+    """The filled-in template is not JSON although the template is, or what is to be sent
+    cannot be written as JSON at all: nothing is sent."""
 
 
 def placeholders(template: str) -> list[str]:
@@ -61,7 +62,10 @@ def _path(text: str) -> JsonPath:
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as err:  # nested past orjson's 254 levels
+        raise TransformFailed(f"The event cannot be written as JSON ({err}).") from None
 
 
 def target_input(

@@ -48,7 +48,7 @@ def _entries(text: str) -> tuple[tuple[str, int], ...]:
         key, sep, count = part.strip().partition(":")
         # Some services append a third field (":<hops>:<version>"); the count comes second.
         count = count.split(":", 1)[0]
-        if not sep or not key or not count.isdigit() or len(count) > 6:
+        if not sep or not key or not (count.isascii() and count.isdigit()) or len(count) > 6:
             continue  # malformed entries are ignored, never an error (AWS drops them too)
         entries.append((key, int(count)))
     return tuple(entries[:MAX_ENTRIES])

@@ -113,16 +113,16 @@ def apply_changes(
     if changes.enabled is not None:
         settings = replace(settings, enabled=changes.enabled)
     if changes.batch_size is not None:
-        _check_range("batchSize", changes.batch_size, 1, MAX_BATCH_SIZE)
+        check_range("batchSize", changes.batch_size, 1, MAX_BATCH_SIZE)
         settings = replace(settings, batch_size=changes.batch_size)
     if changes.batching_window_s is not None:
-        _check_range("maximumBatchingWindowInSeconds", changes.batching_window_s, 0, MAX_WINDOW_S)
+        check_range("maximumBatchingWindowInSeconds", changes.batching_window_s, 0, MAX_WINDOW_S)
         settings = replace(settings, batching_window_s=changes.batching_window_s)
     if changes.response_types is not None:
         settings = replace(settings, response_types=check_response_types(changes.response_types))
     if changes.scaling_given:
         if changes.maximum_concurrency is not None:
-            _check_range(
+            check_range(
                 "scalingConfig.maximumConcurrency",
                 changes.maximum_concurrency,
                 MIN_CONCURRENCY,
@@ -161,7 +161,8 @@ def check_visibility(queue_visibility_s: int, function_timeout_s: int) -> None:
         )
 
 
-def _check_range(member: str, value: int, low: int, high: int) -> None:
+def check_range(member: str, value: int, low: int, high: int) -> None:
+    """botocore's min/max of an integer member, as AWS's ValidationException words it."""
     if value < low:
         raise ValidationError(
             f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "

@@ -2,8 +2,9 @@
 persist, and hand each mapping to the source that runs it.
 
 The service is source-neutral: a mapping's EventSourceArn decides its kind
-(``mapping_rules.source_kind``), and a ``MappingSource`` of that kind checks it against the
-source and runs its pollers (``sqs_poller.SqsPollers`` for queues,
+(``mapping_rules.source_kind``), and a ``MappingSource`` of that kind applies its settings
+rules, says what tells two of its mappings apart, checks a mapping against the source and
+runs its pollers (``sqs_source.SqsPollers`` for queues,
 ``rabbitmq_poller.RabbitMqPollers`` for RabbitMQ brokers; streams are further sources). A
 source that reports how its mappings fare (``ReportsStatus``: RabbitMQ's connection errors)
 has its StateTransitionReason and LastProcessingResult in every read. Mappings live in
@@ -31,7 +32,6 @@ from nimbus.errors import (
     ValidationError,
 )
 from nimbus.events import mapping_rules as rules
-from nimbus.events import rabbitmq_rules
 from nimbus.model.arn import Arns, FunctionRef, parse_function_ref
 from nimbus.model.event_source_mapping import (
     EventSourceMapping,
@@ -60,7 +60,26 @@ class ConfigResolver(Protocol):
 
 
 class MappingSource(Protocol):
-    """One kind of event source (``sqs``): checks mappings and runs their pollers."""
+    """One kind of event source (``sqs``, ``mq``): its settings rules, its checks, and its
+    pollers."""
+
+    # How AWS's ResourceConflictException names the source ("SQS arn", "event source arn").
+    arn_noun: str
+
+    def settings(
+        self,
+        current: MappingSettings | None,
+        changes: MappingChanges,
+        *,
+        ref: FunctionRef,
+        creating: bool,
+    ) -> MappingSettings:
+        """The source's rules applied to a Create (``current`` None) or an Update; raises
+        ValidationError or InvalidParameterValueError as AWS answers."""
+
+    def conflict_key(self, settings: MappingSettings) -> tuple[object, ...]:
+        """What, besides the source ARN and the function, tells two mappings of the source
+        apart (a broker's queue and virtual host; nothing for a queue)."""
 
     def check(self, source_arn: str, function: FunctionConfig) -> None:
         """Raises InvalidParameterValueError when the source cannot serve the function (it
@@ -80,32 +99,6 @@ class ReportsStatus(Protocol):
     """A source whose mappings can fail on their own (a broker down, credentials refused)."""
 
     def status(self, uuid: str) -> MappingStatus: ...
-
-
-def _settings(
-    kind: str,
-    current: MappingSettings | None,
-    changes: MappingChanges,
-    *,
-    ref: FunctionRef,
-    creating: bool,
-) -> MappingSettings:
-    """The source's rules applied to a Create (``current`` None) or an Update."""
-    if kind == rules.MQ:
-        return rabbitmq_rules.apply_changes(
-            current or rabbitmq_rules.defaults(ref.name, ref.qualifier),
-            changes,
-            function_name=ref.name,
-            qualifier=ref.qualifier,
-            creating=creating,
-        )
-    return rules.apply_changes(
-        kind,
-        current or rules.defaults(kind, ref.name, ref.qualifier),
-        changes,
-        function_name=ref.name,
-        qualifier=ref.qualifier,
-    )
 
 
 class MappingService:
@@ -151,10 +144,10 @@ class MappingService:
                 "constraint: Member must not be null"
             )
         ref = self._function_ref(changes.function_name)
-        settings = _settings(kind, None, changes, ref=ref, creating=True)
         source = self._source(kind)
+        settings = source.settings(None, changes, ref=ref, creating=True)
         source.check(source_arn, await self._function(ref))
-        self._check_unique(source_arn, settings, exclude=None)
+        self._check_unique(source, source_arn, settings, exclude=None)
         mapping = EventSourceMapping(
             uuid=str(uuids.uuid4()),
             source_arn=source_arn,
@@ -201,11 +194,11 @@ class MappingService:
                 name=current.settings.function_name, qualifier=current.settings.qualifier
             )
         )
-        settings = _settings(kind, current.settings, changes, ref=ref, creating=False)
         source = self._source(kind)
+        settings = source.settings(current.settings, changes, ref=ref, creating=False)
         if changes.function_name is not None:
             source.check(current.source_arn, await self._function(ref))
-            self._check_unique(current.source_arn, settings, exclude=uuid)
+            self._check_unique(source, current.source_arn, settings, exclude=uuid)
         mapping = EventSourceMapping(
             uuid=uuid,
             source_arn=current.source_arn,
@@ -262,25 +255,28 @@ class MappingService:
         return source
 
     def _check_unique(
-        self, source_arn: str, settings: MappingSettings, *, exclude: str | None
+        self,
+        source: MappingSource,
+        source_arn: str,
+        settings: MappingSettings,
+        *,
+        exclude: str | None,
     ) -> None:
-        """One mapping per source and function ARN (a version or alias is another ARN); for
-        a broker, per queue and virtual host of it."""
+        """One mapping per source and function ARN (a version or alias is another ARN), and
+        per whatever else the source tells apart (a broker's queue and virtual host)."""
+        key = source.conflict_key(settings)
         for other in self._mappings.values():
             if (
                 other.uuid != exclude
                 and other.source_arn == source_arn
                 and other.settings.function_name == settings.function_name
                 and other.settings.qualifier == settings.qualifier
-                and other.settings.queues == settings.queues
-                and rabbitmq_rules.virtual_host(other.settings)
-                == rabbitmq_rules.virtual_host(settings)
+                and source.conflict_key(other.settings) == key
             ):
-                what = "SQS arn" if source_arn.split(":")[2] == rules.SQS else "event source arn"
                 raise ResourceConflictError(
-                    f'An event source mapping with {what} (" {source_arn} ") and function '
-                    f'(" {settings.function_name} ") already exists. Please update or delete '
-                    f"the existing mapping with UUID {other.uuid}"
+                    f'An event source mapping with {source.arn_noun} (" {source_arn} ") and '
+                    f'function (" {settings.function_name} ") already exists. Please update or '
+                    f"delete the existing mapping with UUID {other.uuid}"
                 )
 
     @staticmethod

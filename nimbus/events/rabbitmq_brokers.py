@@ -16,11 +16,15 @@ secret (SourceAccessConfigurations ``BASIC_AUTH``). Nimbus has neither service, 
 changes, at each connection attempt, so fixing an address or a password there heals a failing
 mapping without a restart. It holds secrets: it must not be readable by other users (mode
 0600), as ssh insists for its keys. Passwords never reach a log line, an error message or an
-API answer: addresses are shown without their credentials.
+API answer: addresses are shown without their credentials. What a caller sees (an API error,
+LastProcessingResult) names neither the file's path on the host nor a username, only the
+broker and secret names the caller gave; the node's log names the path for its operator.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +36,12 @@ import orjson
 
 from nimbus.events.rabbitmq_status import Failure, Problem
 
+log = logging.getLogger(__name__)
+
 ANY = "*"
+# How callers' messages name mq.json (never by its path on the host).
+CONFIG = "the node's MQ configuration"
+CONFIG_TITLE = "The node's MQ configuration"
 DEFAULT_BROKERS = "*=amqp://guest:guest@127.0.0.1:5672"
 _PORTS = {"amqp": 5672, "amqps": 5671}
 
@@ -72,9 +81,14 @@ class Endpoint:
     vhost: str
 
     def scrub(self, text: str) -> str:
-        """``text`` with the password blanked, should a library have echoed it."""
-        password = self.credentials.password
-        return text.replace(password, "******") if password else text
+        """``text`` with the password and the username blanked, should a library have echoed
+        them (the username as a whole word only, so that a short one leaves the rest be)."""
+        password, username = self.credentials.password, self.credentials.username
+        if password:
+            text = text.replace(password, "******")
+        if username:
+            text = re.sub(rf"(?<![\w.-]){re.escape(username)}(?![\w.-])", "******", text)
+        return text
 
 
 def parse_address(text: str) -> Address:
@@ -173,30 +187,29 @@ def resolve(
     *,
     config: BrokerConfig,
     brokers: Mapping[str, Address],
-    where: str,
 ) -> Endpoint:
     """The endpoint of a mapping, or ``SourceFailure`` saying what to configure."""
     address = config.brokers.get(broker) or brokers.get(broker) or brokers.get(ANY)
     if address is None:
-        raise SourceFailure(
-            Failure(problem=Problem.CONFIGURATION, detail=_unknown_broker(broker, where))
-        )
+        raise SourceFailure(Failure(problem=Problem.CONFIGURATION, detail=_unknown_broker(broker)))
     credentials = config.secrets.get(secret) or address.credentials
     if credentials is None:
         raise SourceFailure(
             Failure(
                 problem=Problem.CONFIGURATION,
-                detail=f"Nimbus has no secret named '{secret}': add it to {where} "
-                '("secrets": {"' + secret + '": {"username": "...", "password": "..."}}).',
+                detail=f"The secret named in BASIC_AUTH ('{secret}') is not in {CONFIG}, and "
+                "the broker's URL holds no credentials: the node's operator must add it to "
+                'mq.json ("secrets": {"' + secret + '": {"username": "...", "password": '
+                '"..."}}).',
             )
         )
     return Endpoint(address=address, credentials=credentials, vhost=vhost)
 
 
-def _unknown_broker(broker: str, where: object) -> str:
+def _unknown_broker(broker: str) -> str:
     return (
-        f"Nimbus knows no broker named '{broker}': add it to {where} "
-        '("brokers": {"' + broker + '": "amqp://host:5672"}) or to NIMBUS_MQ_BROKERS.'
+        f"Nimbus knows no broker named '{broker}': the node's operator must add it to {CONFIG} "
+        '(mq.json\'s "brokers": {"' + broker + '": "amqp://host:5672"}, or NIMBUS_MQ_BROKERS).'
     )
 
 
@@ -221,10 +234,7 @@ class BrokerDirectory:
         self._seen: tuple[int, int] | None = None
         self._config = BrokerConfig()
         self._config_error: str | None = None
-
-    @property
-    def path(self) -> Path:
-        return self._path
+        self._logged: str | None = None
 
     def endpoint(self, broker: str, secret: str, vhost: str) -> Endpoint:
         """Raises SourceFailure (CONFIGURATION) when the settings cannot serve the mapping."""
@@ -233,7 +243,7 @@ class BrokerDirectory:
             brokers = parse_brokers(self._setting)
         except BrokerConfigError as exc:
             raise SourceFailure(Failure(problem=Problem.CONFIGURATION, detail=f"{exc}.")) from None
-        return resolve(broker, secret, vhost, config=config, brokers=brokers, where=str(self._path))
+        return resolve(broker, secret, vhost, config=config, brokers=brokers)
 
     def address(self, broker: str) -> Address:
         """The broker's address; SourceFailure when no setting names it."""
@@ -245,7 +255,7 @@ class BrokerDirectory:
         address = config.brokers.get(broker) or brokers.get(broker) or brokers.get(ANY)
         if address is None:
             raise SourceFailure(
-                Failure(problem=Problem.CONFIGURATION, detail=_unknown_broker(broker, self._path))
+                Failure(problem=Problem.CONFIGURATION, detail=_unknown_broker(broker))
             )
         return address
 
@@ -260,30 +270,37 @@ class BrokerDirectory:
             self._seen, self._config, self._config_error = None, BrokerConfig(), None
             return self._config
         except OSError as exc:
-            raise SourceFailure(
-                Failure(problem=Problem.CONFIGURATION, detail=f"{self._path}: {exc.strerror}.")
+            raise self._broken(
+                f"{CONFIG_TITLE} cannot be read ({exc.strerror}): the node's operator must fix it."
             ) from None
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SourceFailure(
-                Failure(
-                    problem=Problem.CONFIGURATION,
-                    detail=f"{self._path} holds secrets but other users may read it: "
-                    f"chmod 600 {self._path}.",
-                )
+            raise self._broken(
+                f"{CONFIG_TITLE} holds secrets but other users may read it: the node's "
+                "operator must make it readable by its owner only (chmod 600)."
             )
         seen = (info.st_mtime_ns, info.st_size)
         if seen != self._seen:
             self._seen = seen
             try:
-                self._config = parse_config(self._path.read_bytes(), where=str(self._path))
+                self._config = parse_config(self._path.read_bytes(), where=CONFIG_TITLE)
                 self._config_error = None
-            except (BrokerConfigError, OSError) as exc:
-                self._config, self._config_error = BrokerConfig(), str(exc)
+            except BrokerConfigError as exc:
+                self._config, self._config_error = BrokerConfig(), f"{exc}."
+            except OSError as exc:
+                self._config = BrokerConfig()
+                self._config_error = f"{CONFIG_TITLE} cannot be read ({exc.strerror})."
         if self._config_error is not None:
-            raise SourceFailure(
-                Failure(problem=Problem.CONFIGURATION, detail=f"{self._config_error}.")
-            )
+            raise self._broken(self._config_error)
+        self._logged = None
         return self._config
+
+    def _broken(self, detail: str) -> SourceFailure:
+        """The failure to report; the log (once per change) says which file, for the
+        operator, since the caller's message may not."""
+        if detail != self._logged:
+            self._logged = detail
+            log.warning("%s: %s", self._path, detail)
+        return SourceFailure(Failure(problem=Problem.CONFIGURATION, detail=detail))
 
 
 def default_config_path(data_dir: Path, setting: str) -> Path:

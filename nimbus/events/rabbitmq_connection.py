@@ -1,19 +1,19 @@
 """The AMQP edge of a RabbitMQ mapping's consumer: connecting with aio-pika, finding the
 queue, reading a delivery, and turning what the broker or the network refused into the
 ``Failure`` the mapping reports (``rabbitmq_status``), with a detail that says what to fix and
-never a password."""
+never a password, a username or the configuration file's path (callers read it in
+LastProcessingResult; the secret's name is theirs, its contents the operator's)."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import aio_pika
 import aiormq
 from aio_pika.abc import AbstractConnection
 from aiormq.abc import AbstractChannel, DeliveredMessage
 
-from nimbus.events.rabbitmq_brokers import Endpoint, SourceFailure
+from nimbus.events.rabbitmq_brokers import CONFIG, Endpoint, SourceFailure
 from nimbus.events.rabbitmq_records import Delivery
 from nimbus.events.rabbitmq_status import Failure, Problem
 
@@ -26,7 +26,12 @@ class _RetriedConnects(logging.Filter):
         return not str(record.msg).startswith("error when creating transport")
 
 
-logging.getLogger("aiormq.connection").addFilter(_RetriedConnects())
+def quiet_retried_connects() -> None:
+    """Install the filter on aiormq's logger (once; the RabbitMQ pollers call it as they
+    start a consumer, so merely importing this module changes no logging)."""
+    logger = logging.getLogger("aiormq.connection")
+    if not any(isinstance(f, _RetriedConnects) for f in logger.filters):
+        logger.addFilter(_RetriedConnects())
 
 
 async def connect(
@@ -34,7 +39,6 @@ async def connect(
     *,
     broker: str,
     secret: str,
-    config_path: Path,
     timeout_s: float,
     name: str,
 ) -> AbstractConnection:
@@ -54,8 +58,9 @@ async def connect(
         )
     except aiormq.exceptions.ProbableAuthenticationError:
         detail = (
-            f"The {where} refused the credentials of user '{credentials.username}' (from "
-            f"secret '{secret}', or the broker's URL): fix them in {config_path}."
+            f"The {where} refused the credentials of the secret named in BASIC_AUTH "
+            f"('{secret}'): the node's operator must correct them in {CONFIG} (the broker's "
+            "URL supplies them when the secret is not there)."
         )
         raise SourceFailure(Failure(problem=Problem.AUTHENTICATION, detail=detail)) from None
     except (aiormq.exceptions.InvalidFrameError, aiormq.exceptions.ConnectionNotAllowed):
@@ -63,7 +68,7 @@ async def connect(
         # not exist or that the user may not use.
         detail = (
             f"The {where} refused virtual host '{endpoint.vhost}': it does not exist, or "
-            f"user '{credentials.username}' has no permission on it."
+            f"the user of secret '{secret}' has no permission on it."
         )
         raise SourceFailure(Failure(problem=Problem.CONFIGURATION, detail=detail)) from None
     except (OSError, aiormq.exceptions.AMQPError, TimeoutError) as exc:

@@ -7,7 +7,9 @@ The thin shell around ``rabbitmq_rules``, ``rabbitmq_status`` and ``rabbitmq_rec
              credentials (``rabbitmq_brokers``); a prefetch of one batch; the queue must exist
     collect  deliveries until BatchSize, the batching window (500 ms by default, counted from
              the batch's first message) or the 6 MB payload, whichever comes first; messages
-             the mapping's FilterCriteria refuse are acknowledged and dropped
+             the mapping's FilterCriteria refuse are acknowledged and dropped, and so is one
+             that cannot be turned into a record (reported in LastProcessingResult): put
+             back, it would fail again on every delivery
     invoke   the invoker, as every invocation (RequestResponse), with AWS's ``aws:rmq`` event
     settle   success: ack the batch; function error, throttle or any failed invoke: nack it
              with requeue (the broker delivers it again, ``redelivered: true``) and pause,
@@ -18,7 +20,8 @@ and one batch in flight. A broker that cannot be reached, refuses the credential
 the queue puts the mapping in AWS's error state (``rabbitmq_status``) and the consumer tries
 again with back-off until it works, so the mapping recovers by itself. Stopping lets the
 batch being invoked finish and be settled; what the consumer held unacknowledged goes back
-to the queue when its channel closes.
+to the queue when its channel closes. Closing the node stops, waits up to ``close_grace_s``
+for that, and only then cancels, so a graceful restart delivers no acked batch twice.
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ from nimbus.events import rabbitmq_status as status
 from nimbus.events.mapping_rules import PAYLOAD_LIMIT, fits
 from nimbus.events.rabbitmq_brokers import BrokerDirectory, SourceFailure
 from nimbus.events.rabbitmq_connection import connect, delivery_of, find_queue
-from nimbus.events.rabbitmq_records import Delivery
+from nimbus.events.rabbitmq_records import Delivery, UnrecordableMessage
 from nimbus.events.rabbitmq_status import Failure, Problem
 from nimbus.events.record_filter import compile_filters
+from nimbus.events.stoppable import pause
 from nimbus.model.event_source_mapping import EventSourceMapping
 from nimbus.model.invoke import InvokeCall
 
@@ -65,6 +69,8 @@ class ConsumerTuning:
         default_factory=lambda: status.RetryPolicy(initial_s=1.0, max_s=60.0)
     )
     connect_timeout_s: float = 10.0
+    # How long closing the node waits for the batch being invoked to finish and be acked.
+    close_grace_s: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,20 +155,9 @@ class RabbitConsumer:
                 self._set(status.failed(self.state, failure, self._tuning.retry))
             if self._stopping.is_set():
                 break
-            await self._pause(self.state.retry_in_s)
+            await pause(self._clock, self.state.retry_in_s, self._stopping)
             self.state = status.retrying(self.state)
         self.state = status.stopped(self.state)
-
-    async def _pause(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        stop = asyncio.ensure_future(self._stopping.wait())
-        sleep = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({stop, sleep}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            sleep.cancel()
 
     # --- one connection --------------------------------------------------------------------
 
@@ -172,7 +167,6 @@ class RabbitConsumer:
             endpoint,
             broker=self._broker.name,
             secret=self._secret,
-            config_path=self._directory.path,
             timeout_s=self._tuning.connect_timeout_s,
             name=f"nimbus esm {self.mapping.uuid}",
         )
@@ -270,9 +264,10 @@ class RabbitConsumer:
                     if self._stopping.is_set() or ended.is_set():
                         return []
                     continue
-                item = self._item(message)
-                if not await self._admit(raw, item):
+                taken = await self._take(raw, message)
+                if taken is None:
                     continue
+                item = taken
             if not fits(size, item.size, len(batch)):
                 carry.append(item)
                 continue
@@ -281,27 +276,50 @@ class RabbitConsumer:
             if opened_at is None:
                 opened_at = self._clock.monotonic()
 
-    def _item(self, message: DeliveredMessage) -> Item:
-        delivery = delivery_of(message)
-        return Item(delivery=delivery, record=orjson.dumps(records.message_record(delivery)))
+    async def _take(self, raw: AbstractChannel, message: DeliveredMessage) -> Item | None:
+        """The delivery as a batch item, or None when it was acked and dropped: refused by
+        the filters, too large, or not something Nimbus can turn into a record. The last is
+        a poison message: nacked or left unacked it would come back, fail the same way and
+        end the consumer's session every time; so it is dropped and reported, and the
+        consumer goes on with the next message."""
+        try:
+            item = _item(message)
+            keep = self._keeps(item)
+        except UnrecordableMessage as exc:
+            await self._drop(raw, message, str(exc))
+            return None
+        except Exception as exc:  # a bug here must not turn a message into a poison loop
+            log.exception("event source mapping %s: reading a message failed", self.mapping.uuid)
+            await self._drop(raw, message, f"{type(exc).__name__} while reading it")
+            return None
+        if not keep:
+            await raw.basic_ack(item.delivery.delivery_tag)
+            return None
+        return item
 
-    async def _admit(self, raw: AbstractChannel, item: Item) -> bool:
-        """Should the message join a batch? Those the filters refuse are dropped (acked), as
-        AWS discards them; one too large for any payload is dropped too ("Records also go
+    def _keeps(self, item: Item) -> bool:
+        """Should the message join a batch? Those the filters refuse are dropped, as AWS
+        discards them; one too large for any payload is dropped too ("Records also go
         unprocessed if Lambda drops them due to their size")."""
-        tag = item.delivery.delivery_tag
         if self._envelope + item.size > PAYLOAD_LIMIT:
             log.warning(
                 "event source mapping %s: dropped a %d-byte message over the 6 MB payload limit",
                 self.mapping.uuid,
                 len(item.delivery.body),
             )
-            await raw.basic_ack(tag)
             return False
-        if self._filter.patterns and not self._filter.admits(records.filter_view(item.delivery)):
-            await raw.basic_ack(tag)
-            return False
-        return True
+        return self._filter.admits(records.filter_view(item.delivery))
+
+    async def _drop(self, raw: AbstractChannel, message: DeliveredMessage, reason: str) -> None:
+        log.warning(
+            "event source mapping %s: dropped message %s of queue '%s': %s",
+            self.mapping.uuid,
+            message.delivery_tag,
+            self._queue,
+            reason,
+        )
+        self._set(status.dropped(self.state, reason))
+        await raw.basic_ack(message.delivery_tag or 0)
 
     async def _next(
         self,
@@ -374,4 +392,10 @@ class RabbitConsumer:
             ) from None
         self._set(status.processed(self.state, outcome, self._tuning.invoke_backoff, detail=detail))
         if outcome != "ok":
-            await self._pause(self.state.retry_in_s)
+            await pause(self._clock, self.state.retry_in_s, self._stopping)
+
+
+def _item(message: DeliveredMessage) -> Item:
+    """Raises UnrecordableMessage (or, for a surprise, anything else)."""
+    delivery = delivery_of(message)
+    return Item(delivery=delivery, record=orjson.dumps(records.message_record(delivery)))

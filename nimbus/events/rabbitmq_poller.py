@@ -15,8 +15,16 @@ from nimbus.errors import InvalidParameterValueError
 from nimbus.events import rabbitmq_rules as rules
 from nimbus.events import rabbitmq_status as status
 from nimbus.events.rabbitmq_brokers import BrokerDirectory, SourceFailure
+from nimbus.events.rabbitmq_connection import quiet_retried_connects
 from nimbus.events.rabbitmq_consumer import ConsumerTuning, RabbitConsumer
-from nimbus.model.event_source_mapping import EventSourceMapping, MappingStatus
+from nimbus.events.stoppable import close_gracefully
+from nimbus.model.arn import FunctionRef
+from nimbus.model.event_source_mapping import (
+    EventSourceMapping,
+    MappingChanges,
+    MappingSettings,
+    MappingStatus,
+)
 from nimbus.model.function import FunctionConfig
 
 
@@ -45,6 +53,30 @@ class RabbitMqPollers:
         self._last: dict[str, status.ConsumerState] = {}
         self._closed = False
 
+    # How AWS's conflict message (ResourceConflictException) names a broker source.
+    arn_noun = "event source arn"
+
+    def settings(
+        self,
+        current: MappingSettings | None,
+        changes: MappingChanges,
+        *,
+        ref: FunctionRef,
+        creating: bool,
+    ) -> MappingSettings:
+        """The MQ rules applied to a Create (``current`` None) or an Update."""
+        return rules.apply_changes(
+            current or rules.defaults(ref.name, ref.qualifier),
+            changes,
+            function_name=ref.name,
+            qualifier=ref.qualifier,
+            creating=creating,
+        )
+
+    def conflict_key(self, settings: MappingSettings) -> tuple[object, ...]:
+        """One mapping per broker, queue, virtual host and function."""
+        return (settings.queues, rules.virtual_host(settings))
+
     def check(self, source_arn: str, function: FunctionConfig) -> None:
         broker = rules.parse_broker(source_arn)
         rules.check_owner(broker, region=self._region, account=self._account)
@@ -70,6 +102,7 @@ class RabbitMqPollers:
         if previous is not None:  # what it last reported stands until the new one knows more
             consumer.state = status.resumed(previous)
         self._running[mapping.uuid] = consumer
+        quiet_retried_connects()
         consumer.start()
 
     def remove(self, uuid: str) -> None:
@@ -93,11 +126,13 @@ class RabbitMqPollers:
         return self._running.get(uuid)
 
     async def close(self) -> None:
+        """Stop every consumer, let the batches being invoked finish and be acked for up to
+        ``close_grace_s``, then cancel what is left: a graceful restart redelivers no batch
+        that succeeded (as the SQS pollers do)."""
         self._closed = True
         consumers = [*self._running.values(), *self._stopping]
         self._running.clear()
-        for consumer in consumers:
-            await consumer.close()
+        await close_gracefully(consumers, self._tuning.close_grace_s)
 
     def _stop(self, uuid: str) -> None:
         consumer = self._running.pop(uuid, None)

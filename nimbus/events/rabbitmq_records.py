@@ -41,6 +41,10 @@ import orjson
 from nimbus.events.rabbitmq_rules import queue_key
 
 EVENT_SOURCE = "aws:rmq"
+# How deeply headers' tables and arrays may nest (the headers table itself is level 0): far
+# more than any publisher uses, and few enough that rendering one stays well within Python's
+# recursion limit.
+MAX_HEADER_DEPTH = 32
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -78,8 +82,14 @@ def java_date(moment: dt.datetime) -> str:
     )
 
 
-def header_value(value: Any) -> Any:
-    """An AMQP field-table value as Lambda renders it."""
+class UnrecordableMessage(ValueError):
+    """A delivery Nimbus cannot turn into a record; the message says why."""
+
+
+def header_value(value: Any, depth: int = 1) -> Any:
+    """An AMQP field-table value as Lambda renders it. Tables and arrays nest as deep as a
+    publisher likes; past ``MAX_HEADER_DEPTH`` levels the message is refused (raises
+    ``UnrecordableMessage``) rather than recursing without bound."""
     if isinstance(value, bool) or value is None or isinstance(value, int | float):
         return value
     if isinstance(value, str):
@@ -90,10 +100,14 @@ def header_value(value: Any) -> Any:
         return float(value)
     if isinstance(value, dt.datetime):
         return java_date(value)
+    if isinstance(value, Mapping | Sequence) and depth > MAX_HEADER_DEPTH:
+        raise UnrecordableMessage(
+            f"its headers nest tables or arrays more than {MAX_HEADER_DEPTH} levels deep"
+        )
     if isinstance(value, Mapping):
-        return {str(k): header_value(v) for k, v in value.items()}
+        return {str(k): header_value(v, depth + 1) for k, v in value.items()}
     if isinstance(value, Sequence):
-        return [header_value(v) for v in value]
+        return [header_value(v, depth + 1) for v in value]
     return str(value)
 
 

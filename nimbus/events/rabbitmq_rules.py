@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from nimbus.errors import InvalidParameterValueError, ValidationError
 from nimbus.events import record_filter
-from nimbus.events.mapping_rules import MAX_BATCH_SIZE, MAX_WINDOW_S, PAYLOAD_LIMIT, _check_range
+from nimbus.events.mapping_rules import MAX_BATCH_SIZE, MAX_WINDOW_S, PAYLOAD_LIMIT, check_range
 from nimbus.model.event_source_mapping import MappingChanges, MappingSettings, SourceAccess
 
 MQ = "mq"
@@ -139,10 +139,10 @@ def apply_changes(
     if changes.enabled is not None:
         settings = replace(settings, enabled=changes.enabled)
     if changes.batch_size is not None:
-        _check_range("batchSize", changes.batch_size, 1, MAX_BATCH_SIZE)
+        check_range("batchSize", changes.batch_size, 1, MAX_BATCH_SIZE)
         settings = replace(settings, batch_size=changes.batch_size)
     if changes.batching_window_s is not None:
-        _check_range("maximumBatchingWindowInSeconds", changes.batching_window_s, 0, MAX_WINDOW_S)
+        check_range("maximumBatchingWindowInSeconds", changes.batching_window_s, 0, MAX_WINDOW_S)
         settings = replace(
             settings, batching_window_s=changes.batching_window_s, default_window=False
         )

@@ -179,5 +179,16 @@ def processed(
     )
 
 
+def dropped(state: ConsumerState, reason: str) -> ConsumerState:
+    """A message that cannot become a record was acked and dropped (redelivering it would
+    fail the same way forever): the mapping says so until the next batch reports; nothing
+    else changes, the consumer goes on."""
+    return replace(
+        state,
+        last_result=f"PROBLEM: A message was dropped: Nimbus cannot turn it into a record "
+        f"({reason}).",
+    )
+
+
 def stopped(state: ConsumerState) -> ConsumerState:
     return replace(state, phase=Phase.STOPPED, retry_in_s=0.0)

@@ -62,25 +62,46 @@ def check_filters(patterns: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class RecordFilter:
-    """A mapping's compiled filters; no filters admits every record."""
+    """A mapping's compiled filters; no filters admits every record. ``unreadable`` holds
+    stored filters that no longer parse: with one, the filter admits every record."""
 
     patterns: tuple[EventPattern, ...] = ()
+    unreadable: tuple[str, ...] = ()
+
+    @property
+    def filters(self) -> bool:
+        """Does this filter refuse anything? (False: every record is admitted.)"""
+        return bool(self.patterns) and not self.unreadable
 
     def admits(self, record: Mapping[str, Any]) -> bool:
-        return not self.patterns or any(matches(p, record) for p in self.patterns)
+        if not self.filters:
+            return True
+        try:
+            return any(matches(p, record) for p in self.patterns)
+        except Exception:  # a matcher's bug must not drop the record: deliver it
+            log.exception("event source mapping filter failed on a record; it is delivered")
+            return True
 
 
 def compile_filters(patterns: Sequence[str]) -> RecordFilter:
     """The filters of a stored mapping. They were checked when set; one that no longer
-    parses (stored by an older, laxer Nimbus) is skipped with a warning rather than
-    discarding every message."""
-    compiled = []
+    parses (stored by an older, laxer Nimbus, or deeper than ``MAX_DEPTH`` now allows)
+    cannot be evaluated, and the filters are ORed, so any record might match it. A refused
+    SQS message is deleted, so guessing "no" would lose messages: such a mapping admits
+    every record (the function sees unfiltered input) until its filters are updated."""
+    compiled, unreadable = [], []
     for text in patterns:
         try:
             compiled.append(parse_pattern(text))
         except InvalidEventPattern as exc:
-            log.warning("event source mapping filter %r ignored: %s", text, exc)
-    return RecordFilter(tuple(compiled))
+            unreadable.append(text)
+            log.warning(
+                "event source mapping filter %r no longer parses (%s): every record is "
+                "delivered until FilterCriteria is updated",
+                text,
+                exc,
+            )
+    return RecordFilter(tuple(compiled), tuple(unreadable))
 
 
 def sqs_view(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -99,4 +120,4 @@ def sqs_view(record: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def keeps_sqs_record(record_filter: RecordFilter, record: Mapping[str, Any]) -> bool:
     """Does the SQS record go to the function? (Without filters, without decoding it.)"""
-    return not record_filter.patterns or record_filter.admits(sqs_view(record))
+    return not record_filter.filters or record_filter.admits(sqs_view(record))

@@ -7,7 +7,9 @@ checks) and EventBridge Scheduler (``ScheduleExpressionTimezone``). AWS's rules 
   unit singular for 1 and plural otherwise (EventBridge user guide, "Rate expressions").
   A rate is a fixed duration, not a wall-clock pattern: "days represents a 24-hour duration"
   even across a daylight saving change (Scheduler user guide, "Daylight saving time").
-- ``at(yyyy-mm-ddThh:mm:ss)``: one time, on the wall clock of the schedule's time zone.
+- ``at(yyyy-mm-ddThh:mm:ss)``: one time, on the wall clock of the schedule's time zone, in
+  the years a cron expression may name (1970-2199): every time a schedule deals in is
+  within them (``FIRST_EPOCH_S``-``LAST_EPOCH_S``), so none overflows a date.
 - ``cron(...)``: six fields, see ``cron.py``; fires on whole minutes of the time zone's wall
   clock.
 
@@ -28,12 +30,23 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nimbus.errors import ValidationError
-from nimbus.events.cron import CronFields, CronSyntaxError, parse_cron, wall_times
+from nimbus.events.cron import (
+    YEAR_MAX,
+    YEAR_MIN,
+    CronFields,
+    CronSyntaxError,
+    parse_cron,
+    wall_times,
+)
 
-_RATE = re.compile(r"rate\((\d+) ([a-z]+)\)")
-_AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
+# ASCII digits only: \d would take "٣" (Arabic-Indic three), which AWS does not.
+_RATE = re.compile(r"rate\(([0-9]+) ([a-z]+)\)")
+_AT = re.compile(r"at\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\)")
 _CRON = re.compile(r"cron\((.*)\)", re.DOTALL)
 _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
+# The instants a schedule may name: 1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z.
+FIRST_EPOCH_S = datetime(YEAR_MIN, 1, 1, tzinfo=UTC).timestamp()
+LAST_EPOCH_S = datetime(YEAR_MAX + 1, 1, 1, tzinfo=UTC).timestamp() - 1
 
 
 class InvalidScheduleExpression(ValidationError):
@@ -95,6 +108,8 @@ def parse_schedule(expression: str, *, timezone: str = "UTC") -> Schedule:
             wall = datetime.fromisoformat(m.group(1))
         except ValueError:
             raise _invalid(expression, f"{m.group(1)} is not a date and time") from None
+        if not YEAR_MIN <= wall.year <= YEAR_MAX:
+            raise _invalid(expression, f"the year must be {YEAR_MIN}-{YEAR_MAX}")
         return AtSchedule(expression, timezone, wall.replace(tzinfo=tz).timestamp())
     if m := _CRON.fullmatch(expression):
         try:
@@ -157,8 +172,10 @@ def next_fire(
 
 
 def _next_cron(schedule: CronSchedule, after_epoch_s: float) -> float | None:
+    if after_epoch_s >= LAST_EPOCH_S:  # a cron names no year after 2199
+        return None
     tz = zone(schedule.timezone)
-    start = datetime.fromtimestamp(after_epoch_s, tz)
+    start = datetime.fromtimestamp(max(after_epoch_s, FIRST_EPOCH_S - 86400), tz)
     for y, mo, d, h, mi in wall_times(
         schedule.fields, (start.year, start.month, start.day, start.hour, start.minute)
     ):

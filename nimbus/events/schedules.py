@@ -18,7 +18,6 @@ AWS's behaviour reproduced (Scheduler API reference):
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Sequence
 
@@ -26,7 +25,8 @@ from nimbus.clock import Clock
 from nimbus.errors import ConflictError, NimbusError, ResourceNotFoundError, ValidationError
 from nimbus.events import schedule_rules as rules
 from nimbus.events.schedule_delivery import ScheduleDelivery
-from nimbus.events.timer import Firing, Timer
+from nimbus.events.schedule_expression import Schedule
+from nimbus.events.timer import Firing, Timer, TimerSpec
 from nimbus.model.schedule import (
     DEFAULT_GROUP,
     ScheduleConfig,
@@ -37,8 +37,6 @@ from nimbus.model.schedule import (
 from nimbus.store.schedules import ScheduleRepository
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PAGE = 100
 
 
 class ScheduleService:
@@ -74,12 +72,17 @@ class ScheduleService:
             self._groups[DEFAULT_GROUP] = default
         for schedule in schedules:
             self._schedules[(schedule.group, schedule.name)] = schedule
+            if schedule.settings.state != "ENABLED":
+                continue
             try:
-                await self._arm(schedule)
-            except NimbusError as exc:
-                # Stored by a version whose rules were looser: kept and shown, not run, and
-                # never a reason for the server not to start.
-                log.warning("schedule %s not armed: %s", schedule.key, exc.message)
+                spec = rules.timer_spec(schedule, rules.expression_of(schedule.settings))
+                await self._timer.register(schedule.key, spec, self._fire)
+            except Exception as exc:
+                # Stored by a version whose rules were looser (a StartDate past year 9999,
+                # say): kept and shown, not run, and never a reason for the server not to
+                # start.
+                reason = exc.message if isinstance(exc, NimbusError) else repr(exc)
+                log.warning("schedule %s not armed: %s", schedule.key, reason)
 
     # --- ARNs ----------------------------------------------------------------------------------
 
@@ -117,12 +120,10 @@ class ScheduleService:
             for key in [k for k in self._schedules if k[0] == name]:
                 await self._timer.unregister(self._schedules.pop(key).key)
 
-    def list_groups(
-        self, *, prefix: str | None, token: str | None, limit: int | None
-    ) -> tuple[list[ScheduleGroup], str | None]:
+    def list_groups(self, *, prefix: str | None) -> list[ScheduleGroup]:
+        """The groups whose name starts with ``prefix``, by name (the API pages them)."""
         names = sorted(n for n in self._groups if prefix is None or n.startswith(prefix))
-        page, following = _page(names, token, limit)
-        return [self._groups[n] for n in page], following
+        return [self._groups[n] for n in names]
 
     async def tag_group(self, name: str, tags: Sequence[tuple[str, str]]) -> None:
         async with self._lock:
@@ -154,30 +155,32 @@ class ScheduleService:
             if (group, name) in self._schedules:
                 raise ConflictError(f"Schedule {name} already exists.")
             now = self._clock.now()
-            self._check(settings, now)
+            parsed = self._check(settings, now)
             schedule = ScheduleConfig(
                 group=group, name=name, settings=settings, created=now, modified=now
             )
+            spec = rules.armed_spec(schedule, parsed, now=now)  # before it is stored
             await self._repo.put(schedule)
             # A name used before (a schedule deleted, then created again) starts afresh.
             await self._timer.unregister(schedule.key)
             self._schedules[(group, name)] = schedule
-            await self._arm(schedule)
+            await self._arm(schedule, spec)
         return self.schedule_arn(group, name)
 
     async def update(self, group: str, name: str, settings: ScheduleSettings) -> str:
         async with self._lock:
             old = self.get(group, name)
             now = self._clock.now()
-            self._check(settings, now)
+            parsed = self._check(settings, now)
             schedule = ScheduleConfig(
                 group=group, name=name, settings=settings, created=old.created, modified=now
             )
+            spec = rules.armed_spec(schedule, parsed, now=now)  # before it is stored
             await self._repo.put(schedule)
             self._schedules[(group, name)] = schedule
             # The last fired tick is kept: a change never makes a tick fire twice.
             await self._timer.unregister(schedule.key, forget=False)
-            await self._arm(schedule)
+            await self._arm(schedule, spec)
         return self.schedule_arn(group, name)
 
     def get(self, group: str, name: str) -> ScheduleConfig:
@@ -193,36 +196,28 @@ class ScheduleService:
             await self._remove(schedule)
 
     def list_schedules(
-        self,
-        *,
-        group: str | None,
-        prefix: str | None,
-        state: ScheduleState | None,
-        token: str | None,
-        limit: int | None,
-    ) -> tuple[list[ScheduleConfig], str | None]:
+        self, *, group: str | None, prefix: str | None, state: ScheduleState | None
+    ) -> list[ScheduleConfig]:
+        """The schedules chosen, by group and name (the API pages them)."""
         if group is not None:
             self.get_group(group)
-        chosen = {
-            f"{g}/{n}": s
+        chosen = [
+            s
             for (g, n), s in self._schedules.items()
             if (group is None or g == group)
             and (prefix is None or n.startswith(prefix))
             and (state is None or s.settings.state == state)
-        }
-        page, following = _page(sorted(chosen), token, limit)
-        return [chosen[k] for k in page], following
+        ]
+        return sorted(chosen, key=lambda s: (s.group, s.name))
 
     # --- Firing --------------------------------------------------------------------------------
 
-    def _check(self, settings: ScheduleSettings, now: float) -> None:
-        rules.check(settings, now=now, region=self._region, account=self._account)
+    def _check(self, settings: ScheduleSettings, now: float) -> Schedule:
+        return rules.check(settings, now=now, region=self._region, account=self._account)
 
-    async def _arm(self, schedule: ScheduleConfig) -> None:
-        if schedule.settings.state != "ENABLED":
-            return
-        spec = rules.timer_spec(schedule, rules.expression_of(schedule.settings))
-        await self._timer.register(schedule.key, spec, self._fire)
+    async def _arm(self, schedule: ScheduleConfig, spec: TimerSpec) -> None:
+        if schedule.settings.state == "ENABLED":
+            await self._timer.register(schedule.key, spec, self._fire)
 
     async def _fire(self, firing: Firing) -> None:
         group, _, name = firing.key.removeprefix("scheduler:").partition("/")
@@ -241,29 +236,3 @@ class ScheduleService:
         await self._repo.delete(schedule.group, schedule.name)
         self._schedules.pop((schedule.group, schedule.name), None)
         await self._timer.unregister(schedule.key)
-
-
-def _page(keys: list[str], token: str | None, limit: int | None) -> tuple[list[str], str | None]:
-    """One page of sorted ``keys`` after the key ``token`` names; the token of the next page
-    (the last key returned) when more follow. A token is opaque to the caller."""
-    size = limit or DEFAULT_PAGE
-    start = 0
-    if token is not None:
-        after = _untoken(token)
-        start = next((i for i, k in enumerate(keys) if k > after), len(keys))
-    page = keys[start : start + size]
-    more = start + size < len(keys)
-    return page, _token(page[-1]) if more and page else None
-
-
-def _token(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
-
-
-def _untoken(token: str) -> str:
-    try:
-        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
-    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
-        raise ValidationError(
-            "Invalid NextToken: pass the NextToken of the previous page as it was returned."
-        ) from None

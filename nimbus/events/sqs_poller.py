@@ -38,7 +38,6 @@ import orjson
 from nimbus.clock import Clock
 from nimbus.dataplane.ports import InvokerPort
 from nimbus.errors import (
-    InvalidParameterValueError,
     NimbusError,
     QueueDoesNotExistError,
     RecursiveInvocationError,
@@ -48,8 +47,8 @@ from nimbus.errors import (
 from nimbus.events import mapping_rules as rules
 from nimbus.events.record_filter import compile_filters, keeps_sqs_record
 from nimbus.events.sqs_records import Item, event_payload, sqs_record, trace_header_of
+from nimbus.events.stoppable import pause
 from nimbus.model.event_source_mapping import EventSourceMapping
-from nimbus.model.function import FunctionConfig
 from nimbus.model.invoke import InvokeCall
 from nimbus.model.queue import BatchFailure, ReceivedMessage
 
@@ -181,13 +180,12 @@ class MappingPoller:
             if self._retire(outcome):
                 break
             if failures:
-                await self._pause(
-                    rules.backoff_s(
-                        failures,
-                        initial_s=self._tuning.backoff_initial_s,
-                        max_s=self._tuning.backoff_max_s,
-                    )
+                delay = rules.backoff_s(
+                    failures,
+                    initial_s=self._tuning.backoff_initial_s,
+                    max_s=self._tuning.backoff_max_s,
                 )
+                await pause(self._clock, delay, self._stopping)
         # Messages received beyond the last batch's payload limit go back to the queue.
         await self._release(carry)
 
@@ -201,15 +199,6 @@ class MappingPoller:
             self._last_scale_up = now
             self._spawn()
         return target < len(self._workers)
-
-    async def _pause(self, seconds: float) -> None:
-        stop = asyncio.ensure_future(self._stopping.wait())
-        sleep = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait({stop, sleep}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            sleep.cancel()
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -341,106 +330,3 @@ class MappingPoller:
         if receipts:
             with contextlib.suppress(NimbusError):
                 await self._queues.change_visibility(self._queue, [(r, 0) for r in receipts])
-
-
-# --- the source --------------------------------------------------------------------------
-
-
-class SqsPollers:
-    """The ``sqs`` kind of mapping source: checks mappings against their queue, and runs a
-    ``MappingPoller`` for each enabled one."""
-
-    def __init__(
-        self,
-        *,
-        queues: QueuePort,
-        invoker: InvokerPort,
-        clock: Clock,
-        region: str,
-        tuning: PollerTuning | None = None,
-    ) -> None:
-        self._queues = queues
-        self._invoker = invoker
-        self._clock = clock
-        self._region = region
-        self._tuning = tuning or PollerTuning()
-        self._running: dict[str, MappingPoller] = {}
-        self._stopping: set[MappingPoller] = set()
-        self._closed = False
-
-    def check(self, source_arn: str, function: FunctionConfig) -> None:
-        """The queue must be one of this node's, with a visibility timeout no shorter than
-        the function's timeout (AWS's checks and messages at CreateEventSourceMapping)."""
-        name = self._queue_name(source_arn)
-        visibility = int(
-            self._queues.get_attributes(name, ["VisibilityTimeout"])["VisibilityTimeout"]
-        )
-        rules.check_visibility(visibility, function.timeout)
-
-    def apply(self, mapping: EventSourceMapping) -> None:
-        """Run the mapping as it now is: (re)start its pollers when enabled, stop them when
-        disabled."""
-        self.remove(mapping.uuid)
-        if self._closed or not mapping.settings.enabled:
-            return
-        try:
-            queue = self._queue_name(mapping.source_arn)
-        except InvalidParameterValueError:
-            # The queue was deleted while the node was down: poll by name anyway, so the
-            # mapping resumes if a queue of that name comes back (the poller backs off).
-            queue = mapping.source_arn.rsplit(":", 1)[-1]
-        poller = MappingPoller(
-            mapping,
-            queue=queue,
-            queues=self._queues,
-            invoker=self._invoker,
-            clock=self._clock,
-            region=self._region,
-            tuning=self._tuning,
-        )
-        self._running[mapping.uuid] = poller
-        poller.start()
-
-    def remove(self, uuid: str) -> None:
-        poller = self._running.pop(uuid, None)
-        if poller is None:
-            return
-        poller.stop()
-        self._stopping.add(poller)
-        task = asyncio.ensure_future(poller.stopped())
-        task.add_done_callback(lambda _t: self._stopping.discard(poller))
-
-    def poller(self, uuid: str) -> MappingPoller | None:
-        return self._running.get(uuid)
-
-    async def close(self) -> None:
-        """Stop every poller, let the batches being invoked finish and be settled (a
-        success deleted) for up to ``close_grace_s``, then cancel what is left: a graceful
-        restart delivers no message twice, and only batches cut short come back after their
-        visibility timeout."""
-        self._closed = True
-        pollers = [*self._running.values(), *self._stopping]
-        self._running.clear()
-        for poller in pollers:
-            poller.stop()
-        if pollers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*(p.stopped() for p in pollers)), self._tuning.close_grace_s
-                )
-        for poller in pollers:
-            await poller.close()
-
-    def _queue_name(self, source_arn: str) -> str:
-        try:
-            name = self._queues.name_from_arn(source_arn)
-            self._queues.get_attributes(name, ["QueueArn"])
-        except QueueDoesNotExistError:
-            name = ""
-        if not name or self._queues.arn(name) != source_arn:
-            raise InvalidParameterValueError(
-                "Error occurred while ReceiveMessage. SQS Error Code: "
-                "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
-                f"queue does not exist or you do not have access to it ({source_arn})."
-            )
-        return name

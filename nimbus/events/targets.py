@@ -12,8 +12,11 @@ Two kinds of fault, as AWS has them:
   ``json_path`` reads, a dead-letter queue that is not an SQS queue).
 - A well-formed target Nimbus cannot deliver to is that target's failure (PutTargets'
   ``FailedEntries``), the others are put: Nimbus delivers to its own functions, queues and
-  topics, in its region and account. Whether the function, queue or topic exists is not
-  checked, as on AWS: a delivery to one that does not fails then (``NO_RESOURCE``).
+  topics, in its partition (``aws``, its only one: delivery finds a queue or topic by name,
+  so ``arn:aws-cn:sqs:...:q`` would reach ``arn:aws:sqs:...:q`` while the gate authorized
+  another ARN), region and account; its dead-letter queue is one of them too. Whether the
+  function, queue or topic exists is not checked, as on AWS: a delivery to one that does not
+  fails then (``NO_RESOURCE``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from nimbus.events.input_transform import PREDEFINED, placeholders
 from nimbus.events.json_path import InvalidJsonPath, parse_path
 from nimbus.model.eventbridge import Target, TargetFailure
 
-_ARN: Final = re.compile(r"^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$")
+_ARN: Final = re.compile(r"^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):([0-9]{12}|):(.+)$")
+PARTITION: Final = "aws"
 _LAMBDA: Final = re.compile(r"^function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$")
 _QUEUE_OR_TOPIC: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # AWS: "InputPathsMap ... keys ... can't start with 'AWS.'" (they are its own).
@@ -84,7 +88,7 @@ def check_format(target: Target) -> None:
                 )
     if target.dead_letter_arn is not None:
         match = _ARN.match(target.dead_letter_arn)
-        if match is None or match.group(1) != "sqs":
+        if match is None or match.group(2) != "sqs":
             raise EventsValidationError(
                 f"Parameter DeadLetterConfig.Arn is not valid for target {target.id}. Reason: "
                 "it must be an SQS queue's ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)."
@@ -102,8 +106,8 @@ def unsupported(target: Target, *, region: str, account: str) -> TargetFailure |
     """Why Nimbus cannot deliver to a well-formed target, or None when it can."""
     match = _ARN.match(target.arn)
     assert match is not None  # check_format passed
-    service, target_region, target_account, resource = match.groups()
-    where = (target_region, target_account) == (region, account)
+    arn_partition, service, target_region, target_account, resource = match.groups()
+    where = (arn_partition, target_region, target_account) == (PARTITION, region, account)
     kind_ok = (service == "lambda" and _LAMBDA.match(resource) is not None) or (
         service in ("sqs", "sns") and _QUEUE_OR_TOPIC.match(resource) is not None
     )
@@ -114,10 +118,11 @@ def unsupported(target: Target, *, region: str, account: str) -> TargetFailure |
             target_id=target.id,
             code="ValidationException",
             message=f"Target {target.id}: the dead-letter queue {target.dead_letter_arn} is "
-            f"not in this endpoint's region and account ({region}, {account}).",
+            f"not in this endpoint's partition, region and account ({PARTITION}, {region}, "
+            f"{account}).",
         )
     reason = (
-        f"this endpoint serves region {region} and account {account}"
+        f"this endpoint serves partition {PARTITION}, region {region} and account {account}"
         if kind_ok
         else f"Nimbus delivers to {SUPPORTED}"
     )
@@ -130,7 +135,7 @@ def unsupported(target: Target, *, region: str, account: str) -> TargetFailure |
 
 def _in(arn: str, region: str, account: str) -> bool:
     parts = arn.split(":")
-    return len(parts) == 6 and (parts[3], parts[4]) == (region, account)
+    return len(parts) == 6 and (parts[1], parts[3], parts[4]) == (PARTITION, region, account)
 
 
 def partition(

@@ -21,6 +21,12 @@ firing down and calls back. AWS's behaviour reproduced:
   invocation.
 - **Flexible time windows.** A tick fires at a random time within ``[tick, tick +
   window)`` (FlexibleTimeWindow FLEXIBLE), drawn when the tick is armed.
+- **One node fires each tick.** Writing a tick down is a compare-and-set
+  (``FiredLog.record``): of the nodes sharing one store (one PostgreSQL), only the one whose
+  write moved the timer's last tick forward calls back; the others arm their next tick.
+- **One key's trouble is its own.** A tick whose write fails (the store unreachable) is
+  logged and stays armed, tried again on the next pass (and skipped once more than
+  ``LATE_S`` overdue); the other keys' ticks of that pass still fire.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from nimbus.clock import Clock, Periodic, Random
-from nimbus.events.schedule_expression import AtSchedule, Schedule, next_fire
+from nimbus.events.schedule_expression import LAST_EPOCH_S, AtSchedule, Schedule, next_fire
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ class TimerSpec:
 class Firing:
     key: str
     tick: float  # the tick's nominal time (what was written down), not when it ran
-    final: bool  # no tick follows (an at(), or the last before EndDate or year 2199)
+    final: bool  # no tick follows (an at(), or the last before EndDate or the end of 2199)
 
 
 Callback = Callable[[Firing], Awaitable[None]]
@@ -73,7 +79,7 @@ def next_tick(spec: TimerSpec, *, after: float) -> float | None:
         return schedule.at_s if schedule.at_s > after else None
     base = max(after, spec.not_before - _INCLUSIVE_S)
     tick = next_fire(schedule, base, anchor_epoch_s=spec.anchor)
-    if tick is None or (spec.end is not None and tick >= spec.end):
+    if tick is None or tick > LAST_EPOCH_S or (spec.end is not None and tick >= spec.end):
         return None
     return tick
 
@@ -105,8 +111,10 @@ class FiredLog(Protocol):
 
     async def last_fired(self, key: str) -> float | None: ...
 
-    async def record(self, key: str, tick: float) -> None:
-        """Returns once the write is committed."""
+    async def record(self, key: str, tick: float) -> bool:
+        """Write ``tick`` down as ``key``'s last fired tick if it is later than the one
+        written (compare-and-set); True when this write did it (this node fires the tick),
+        False when the tick (or a later one) was already written. Returns once committed."""
 
     async def forget(self, key: str) -> None: ...
 
@@ -157,11 +165,6 @@ class Timer:
             if forget:
                 await self._fired.forget(key)
 
-    def due_at(self, key: str) -> float | None:
-        """When ``key`` fires next (its flexible window drawn); None: never, or unknown."""
-        armed = self._armed.get(key)
-        return None if armed is None or armed.tick is None else armed.fire_at
-
     async def tick(self) -> None:
         """Fire every timer that is due, each tick written down before its callback runs.
         The callbacks run after the timers are re-armed and the lock is let go, so one may
@@ -175,18 +178,44 @@ class Timer:
         for key, armed in list(self._armed.items()):
             if armed.tick is None:
                 continue
-            verdict = decide(armed.spec, fire_at=armed.fire_at, now=now)
-            if verdict == "wait":
+            try:
+                call = await self._take(key, armed, now)
+            except Exception:
+                # The store failing for this key: its tick stays armed for the next pass;
+                # the other keys go on.
+                log.exception("timer %s: writing tick %.0f down failed", key, armed.tick)
                 continue
-            following = self._arm(armed.spec, armed.callback, armed.tick, now)
-            self._armed[key] = following
-            if verdict == "skip":
-                log.info("timer %s: tick %.0f overdue, skipped (no catch-up)", key, armed.tick)
-                continue
-            await self._fired.record(key, armed.tick)
-            firing = Firing(key=key, tick=armed.tick, final=following.tick is None)
-            calls.append(_guarded(armed.callback, firing))
+            if call is not None:
+                calls.append(call)
         return calls
+
+    async def _take(self, key: str, armed: _Armed, now: float) -> Awaitable[None] | None:
+        """The callback ``armed`` is due for, if any; its following tick armed."""
+        assert armed.tick is not None
+        verdict = decide(armed.spec, fire_at=armed.fire_at, now=now)
+        if verdict == "wait":
+            return None
+        following = self._following(key, armed, now)
+        if verdict == "skip":
+            log.info("timer %s: tick %.0f overdue, skipped (no catch-up)", key, armed.tick)
+            self._armed[key] = following
+            return None
+        won = await self._fired.record(key, armed.tick)  # raises: stays armed as it was
+        self._armed[key] = following
+        if not won:
+            log.debug("timer %s: tick %.0f fired by another node", key, armed.tick)
+            return None
+        firing = Firing(key=key, tick=armed.tick, final=following.tick is None)
+        return _guarded(armed.callback, firing)
+
+    def _following(self, key: str, armed: _Armed, now: float) -> _Armed:
+        """``armed`` re-armed for its tick after this one; finished (logged) if that cannot
+        be computed, rather than failing every pass from now on."""
+        try:
+            return self._arm(armed.spec, armed.callback, armed.tick, now)
+        except Exception:
+            log.exception("timer %s: the tick after %.0f cannot be computed", key, armed.tick)
+            return _Armed(spec=armed.spec, callback=armed.callback, tick=None, fire_at=0.0)
 
     def _arm(
         self, spec: TimerSpec, callback: Callback, last: float | None, now: float | None = None

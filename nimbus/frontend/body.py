@@ -13,7 +13,7 @@ from nimbus.errors import InvalidRequestContentError, NimbusError
 async def read_limited(request: Request, limit: int, too_large: NimbusError) -> bytes:
     """The body, or ``too_large`` as soon as it passes ``limit`` bytes (never buffer more)."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0

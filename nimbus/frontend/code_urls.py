@@ -69,7 +69,7 @@ class CodeUrls:
         it has not expired. Constant-time comparison: the signature is a secret's MAC."""
         found = PATH.match(path)
         raw_expires = query.get(EXPIRES, "")
-        if found is None or not raw_expires.isdigit():
+        if found is None or not (raw_expires.isascii() and raw_expires.isdigit()):
             raise CodeUrlDenied("Query-string authentication requires the Signature and Expires.")
         expires = int(raw_expires)
         expected = self._signature(found.group("key"), expires)

@@ -11,7 +11,9 @@ event bus's ARN ("Actions, resources, and condition keys for Amazon EventBridge"
 
 A bus named by ARN is authorized as the bus EventBridge acts on — this account's, named by
 the ARN's last part — and a name no rule or bus can have names none (``*``), so a Deny on a
-rule is not passed by spelling it otherwise.
+rule is not passed by spelling it otherwise. "A name no rule or bus can have" is decided by
+the wire's own patterns (``eventbridge_wire.RULE_NAME``, ``BUS_NAME``): whatever name the
+handler accepts, the gate has authorized on that name's ARN, never on ``*``.
 
 What a target makes Nimbus do later is the caller's to allow too (``implied_access``):
 sending to a queue (``sqs:SendMessage``) or publishing to a topic (``sns:Publish``), for a
@@ -26,6 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from nimbus.frontend.eventbridge_wire import BUS_NAME, RULE_NAME
 from nimbus.frontend.operation import ANY, Operation
 from nimbus.model.arn import Arns
 from nimbus.model.eventbridge import DEFAULT_BUS, bus_arn, bus_name_of, rule_arn
@@ -53,7 +56,9 @@ _RULE_BY_NAME: Final = frozenset(
 )
 _RULE_BY_RULE: Final = frozenset({"PutTargets", "RemoveTargets", "ListTargetsByRule"})
 _BUS_BY_NAME: Final = frozenset({"CreateEventBus", "DescribeEventBus", "DeleteEventBus"})
-_NAME: Final = re.compile(r"^[.\-_A-Za-z0-9]{1,256}$")
+# The wire's patterns (its lengths it checks itself): a name it takes is never ``*`` here.
+_RULE: Final = re.compile(RULE_NAME)
+_BUS: Final = re.compile(BUS_NAME)
 
 
 def _text(params: Mapping[str, Any], key: str) -> str | None:
@@ -68,7 +73,7 @@ def _bus(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     name = bus_name_of(value)
-    return name if _NAME.match(name) else None
+    return name if _BUS.fullmatch(name) else None
 
 
 def events_operation(op: str, params: Mapping[str, Any], arns: Arns) -> Operation:
@@ -78,7 +83,7 @@ def events_operation(op: str, params: Mapping[str, Any], arns: Arns) -> Operatio
     if op in _RULE_BY_NAME or op in _RULE_BY_RULE:
         bus = _bus(params.get("EventBusName"))
         name = _text(params, "Name" if op in _RULE_BY_NAME else "Rule")
-        if bus is not None and name is not None and _NAME.match(name):
+        if bus is not None and name is not None and _RULE.fullmatch(name):
             resource = rule_arn(arns.region, arns.account, bus, name)
     elif op in _BUS_BY_NAME:
         bus = _bus(params.get("Name"))

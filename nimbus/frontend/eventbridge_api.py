@@ -39,6 +39,9 @@ from nimbus.model.eventbridge import (
     TargetFailure,
 )
 
+EARLIEST_TIME = 0
+LATEST_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 
 class Buses(Protocol):
     """``events.buses.BusService``."""
@@ -266,6 +269,13 @@ def _entry(m: Members) -> PutEventsEntry:
     when = m.raw("Time")
     if when is not None and (isinstance(when, bool) or not isinstance(when, int | float)):
         raise SerializationError("Time must be a timestamp (epoch seconds).")
+    # What the event's "time" can spell (RFC 3339's four-digit years, from 1970): AWS
+    # answers a Time it cannot read as a date with a SerializationException.
+    if when is not None and not EARLIEST_TIME <= when <= LATEST_TIME:
+        raise SerializationError(
+            f"Time {when!r} cannot be converted to a date: it must be epoch seconds from "
+            f"{EARLIEST_TIME} (1970-01-01T00:00:00Z) to {LATEST_TIME} (9999-12-31T23:59:59Z)."
+        )
     bus = m.string("EventBusName", min_len=1, max_len=1600, pattern=NON_PARTNER_BUS)
     return PutEventsEntry(
         source=m.string("Source"),

@@ -10,13 +10,12 @@ broken constraint of a request listed, each at its member's wire path (``targets
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from nimbus.errors import EventsValidationError, SerializationError
+from nimbus.frontend import next_token
 from nimbus.model.eventbridge import (
     DEFAULT_BUS,
     EventBus,
@@ -305,17 +304,10 @@ def page(items: Sequence[T], keys: Sequence[str], members: Members) -> tuple[lis
     token = members.string("NextToken", min_len=1, max_len=2048)
     limit = members.integer("Limit", low=1, high=MAX_PAGE) or MAX_PAGE
     members.done()
-    start = 0
-    if token is not None:
-        try:
-            after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise EventsValidationError(
-                "The NextToken is not valid: pass the NextToken of the previous page as is."
-            ) from None
-        start = next((i for i, key in enumerate(keys) if key > after), len(keys))
-    chosen = list(items[start : start + limit])
-    following = None
-    if start + limit < len(items):
-        following = base64.urlsafe_b64encode(keys[start + limit - 1].encode()).decode()
-    return chosen, following
+    try:
+        chosen, following = next_token.page(keys, token, limit)
+    except next_token.InvalidToken:
+        raise EventsValidationError(
+            "The NextToken is not valid: pass the NextToken of the previous page as is."
+        ) from None
+    return list(items[chosen]), following

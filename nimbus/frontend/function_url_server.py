@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 from typing import Protocol
 
 import orjson
 
 from nimbus.auth.authenticator import Authenticated
-from nimbus.auth.policy import Allow, Decision
+from nimbus.auth.policy import Allow
 from nimbus.auth.principal import Principal, anonymous
 from nimbus.clock import Clock
 from nimbus.control.function_url_rules import cors_config
 from nimbus.control.function_urls import FunctionUrlService, UrlConfig
+from nimbus.dataplane.streaming import error_code_of
 from nimbus.errors import NimbusError
-from nimbus.frontend.auth_gate import Authenticate
+from nimbus.frontend.auth_gate import Authenticate, Decide
 from nimbus.frontend.function_url_stream import failed, refused, stream_reply
 from nimbus.frontend.http_endpoints import Reply
 from nimbus.frontend.ports import Invocations, StreamInvocations
@@ -52,16 +52,6 @@ Headers = tuple[tuple[str, str], ...]
 
 class UrlInvocations(Invocations, StreamInvocations, Protocol):
     """Buffered and streamed invocations (``dataplane.invoker.Invoker``)."""
-
-
-class Decide(Protocol):
-    async def decide(
-        self,
-        principal: Principal,
-        action: str,
-        resource: str,
-        context: Mapping[str, object] | None = None,
-    ) -> Decision: ...
 
 
 def forbidden() -> HttpResponse:
@@ -87,6 +77,14 @@ class FunctionUrlServer:
         self._authorizer = authorizer
         self._arns = arns
         self._clock = clock
+
+    async def admits(self, endpoint: Endpoint, head: HttpRequest) -> Reply | None:
+        config = await self._urls.by_url_id(endpoint.id)
+        if config is None:
+            return forbidden()
+        if config.auth_type == "AWS_IAM" and not _carries_signature(head):
+            return forbidden()
+        return None
 
     async def serve(self, endpoint: Endpoint, request: HttpRequest) -> Reply:
         config = await self._urls.by_url_id(endpoint.id)
@@ -127,12 +125,18 @@ class FunctionUrlServer:
         else:
             principal = anonymous()
         arn = self._arns.function(config.function, config.qualifier or None)
+        # The global keys the gate sets for every API request, so a policy's SourceIp or
+        # SecureTransport condition means the same on a URL.
+        common = {
+            "aws:SourceIp": request.source_ip,
+            "aws:SecureTransport": request.scheme == "https",
+        }
         checks = (
             ("lambda:InvokeFunctionUrl", {"lambda:FunctionUrlAuthType": config.auth_type}),
             ("lambda:InvokeFunction", {"lambda:InvokedViaFunctionUrl": True}),
         )
         for action, context in checks:
-            decision = await self._authorizer.decide(principal, action, arn, context)
+            decision = await self._authorizer.decide(principal, action, arn, {**common, **context})
             if not isinstance(decision, Allow):
                 return None
         return principal
@@ -171,7 +175,9 @@ class FunctionUrlServer:
             qualifier=config.qualifier or None,
             payload=orjson.dumps(event),
             request_id=request_id,
-            trace_header=request.header("x-amzn-trace-id"),
+            # Only a signed caller's trace header travels on: an anonymous one could forge a
+            # Lineage and trip the recursion guard (events/lineage.py) at will.
+            trace_header=request.header("x-amzn-trace-id") if caller.kind != "anonymous" else None,
         )
 
     async def _invoke(self, config: UrlConfig, call: InvokeCall) -> HttpResponse:
@@ -181,7 +187,7 @@ class FunctionUrlServer:
             log.info("function URL %s: %s", config.url_id, exc.message)
             return refused(exc)
         if outcome.function_error is not None:
-            return failed(_error_type(outcome.payload))
+            return failed(error_code_of(outcome.payload))
         try:
             return response_v2(outcome.payload)
         except BadFunctionResponse as exc:
@@ -189,12 +195,11 @@ class FunctionUrlServer:
             return text_response(502, "Internal Server Error")
 
 
-def _error_type(payload: bytes) -> str:
-    try:
-        error = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return ""
-    return str(error.get("errorType", "")) if isinstance(error, dict) else ""
+def _carries_signature(head: HttpRequest) -> bool:
+    """Whether the request claims a SigV4 signature at all (header or presigned query): the
+    only requests worth reading the body of for an AWS_IAM URL."""
+    authorization = head.header("authorization") or ""
+    return authorization.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature=" in head.raw_query
 
 
 def _iam_authorizer(caller: Principal) -> dict[str, object]:

@@ -88,7 +88,10 @@ async def stream_reply(invoker: StreamInvocations, call: InvokeCall, finish: Fin
         await stack.aclose()
         raise
     return StreamedResponse(
-        status=status, headers=finish(status, headers), chunks=_body(first, chunks, stack)
+        status=status,
+        headers=finish(status, headers),
+        chunks=_body(first, chunks),
+        close=stack.aclose,
     )
 
 
@@ -98,7 +101,8 @@ async def _head(
     """(status, headers, the body's first bytes). Raises BadFunctionResponse when the
     stream cannot become a response (a bad prelude, or a failure before any byte)."""
     if kind != HTTP_INTEGRATION_CONTENT_TYPE:
-        return 200, (("content-type", kind),), b""
+        # The runtime's Content-Type is the function's choice: checked as any header it sets.
+        return 200, safe_headers([("content-type", kind)]), b""
     seen = b""
     async for chunk in chunks:
         seen += chunk
@@ -118,13 +122,8 @@ async def _head(
     raise BadFunctionResponse(f"the stream ended before its prelude ({outcome.error_code})")
 
 
-async def _body(
-    first: bytes, chunks: AsyncIterator[bytes], stack: contextlib.AsyncExitStack
-) -> AsyncIterator[bytes]:
-    try:
-        if first:
-            yield first
-        async for chunk in chunks:
-            yield chunk
-    finally:
-        await stack.aclose()
+async def _body(first: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in chunks:
+        yield chunk

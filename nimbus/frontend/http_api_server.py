@@ -26,18 +26,18 @@ import base64
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Protocol
 
 import orjson
 
-from nimbus.auth.policy import Allow, Decision
-from nimbus.auth.principal import Principal, service
+from nimbus.auth.policy import Allow
+from nimbus.auth.principal import service
 from nimbus.clock import Clock
 from nimbus.control.http_api_rules import function_of
 from nimbus.control.http_apis import ServedApi
 from nimbus.errors import NimbusError
+from nimbus.frontend.auth_gate import Decide
 from nimbus.frontend.http_endpoints import Reply
 from nimbus.frontend.ports import Invocations
 from nimbus.model.arn import Arns
@@ -58,16 +58,6 @@ API_GATEWAY = service("apigateway.amazonaws.com")
 class ApiSource(Protocol):
     async def served(self, api_id: str) -> ServedApi | None:
         """The API ``api_id`` names, or None. (``control.http_apis.HttpApiService``.)"""
-
-
-class Decide(Protocol):
-    async def decide(
-        self,
-        principal: Principal,
-        action: str,
-        resource: str,
-        context: Mapping[str, object] | None = None,
-    ) -> Decision: ...
 
 
 def message(status: int, text: str) -> HttpResponse:
@@ -129,6 +119,12 @@ class HttpApiServer:
         # Every invocation in flight, referenced until it ends (API Gateway may have stopped
         # waiting for it: the timeout, or the client gone).
         self._running: set[asyncio.Task[InvokeOutcome]] = set()
+
+    async def admits(self, endpoint: Endpoint, head: HttpRequest) -> Reply | None:
+        served = await self._apis.served(endpoint.id)
+        if served is None or served.definition.api.disable_execute_api_endpoint:
+            return NOT_FOUND
+        return None
 
     async def serve(self, endpoint: Endpoint, request: HttpRequest) -> Reply:
         request_id = new_request_id()
@@ -210,7 +206,9 @@ class HttpApiServer:
             qualifier=ref.qualifier,
             payload=orjson.dumps(event),
             request_id=str(uuid.uuid4()),
-            trace_header=request.header("x-amzn-trace-id"),
+            # No client's trace header travels on: HTTP API routes are unauthenticated, and a
+            # forged Lineage could trip the recursion guard (events/lineage.py) at will.
+            trace_header=None,
         )
         # The invocation is a task of its own: when API Gateway stops waiting (the timeout, or
         # the client gone) the function still runs to its end, as on AWS.

@@ -11,8 +11,8 @@ answered 500, never a traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from starlette.requests import ClientDisconnect
@@ -36,6 +36,9 @@ class StreamedResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     chunks: AsyncIterator[bytes]
+    # Leaves what produces the chunks (a streamed invocation's context), whether or not
+    # they were ever read: an async generator never started skips its own ``finally``.
+    close: Callable[[], Awaitable[None]]
 
 
 Reply = HttpResponse | StreamedResponse
@@ -44,6 +47,11 @@ Reply = HttpResponse | StreamedResponse
 class EndpointServer(Protocol):
     """Serves one kind of endpoint. Never raises for anything a client or a function did:
     every such case is an HTTP answer (AWS's status and message)."""
+
+    async def admits(self, endpoint: Endpoint, head: HttpRequest) -> Reply | None:
+        """Before the body is read (``head`` has none): the answer for a request that can
+        go no further — an endpoint that does not exist, an unsigned request to an AWS_IAM
+        URL — or None. No one makes the server read 6 MB for nothing."""
 
     async def serve(self, endpoint: Endpoint, request: HttpRequest) -> Reply: ...
 
@@ -76,16 +84,20 @@ class HttpEndpoints:
         if endpoint is None or server is None:
             await self._app(scope, receive, send)
             return
+        head = _request_of(scope, endpoint, b"", raw_path.decode("latin-1"))
         try:
-            body = await read_body(receive, headers, REQUEST_LIMIT)
-        except ClientDisconnect:
-            return
-        except NimbusError:
-            await _send(send, text_response(413, "Request Entity Too Large"))
-            return
-        request = _request_of(scope, endpoint, body, raw_path.decode("latin-1"))
-        try:
-            reply = await server.serve(endpoint, request)
+            early = await server.admits(endpoint, head)
+            if early is not None:
+                await _send(send, early)
+                return
+            try:
+                body = await read_body(receive, headers, REQUEST_LIMIT)
+            except ClientDisconnect:
+                return
+            except NimbusError:
+                await _send(send, text_response(413, "Request Entity Too Large"))
+                return
+            reply = await server.serve(endpoint, replace(head, body=body))
         except Exception:
             log.exception("serving %s %s failed", endpoint.kind, endpoint.id)
             reply = text_response(500, "Internal Server Error")
@@ -115,7 +127,17 @@ def _request_of(scope: Scope, endpoint: Endpoint, body: bytes, full_path: str) -
 
 
 async def _send(send: Send, reply: Reply) -> None:
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers]
+    try:
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers
+        ]
+    except UnicodeEncodeError:
+        # Every header a function chose is checked before it gets here (payload_v2); a
+        # reply that still cannot go on the wire is the platform's error, never a traceback.
+        log.error("a reply with a header that is not ISO-8859-1; answered 502")
+        await _close(reply)
+        reply = text_response(502, "Internal Server Error")
+        headers = [(n.encode(), v.encode()) for n, v in reply.headers]
     if isinstance(reply, HttpResponse):
         headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
@@ -130,6 +152,9 @@ async def _send(send: Send, reply: Reply) -> None:
     finally:
         # However sending ends (a client gone, a cancellation), the body's source closes:
         # a streamed invocation's context is left, so the function never waits on a reader.
-        close = getattr(reply.chunks, "aclose", None)
-        if close is not None:
-            await close()
+        await _close(reply)
+
+
+async def _close(reply: Reply) -> None:
+    if isinstance(reply, StreamedResponse):
+        await reply.close()

@@ -6,14 +6,14 @@ tagging of schedule groups (Tag/Untag/ListTagsForResource). Lists page with
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nimbus.errors import InvalidRequestContentError, ValidationError
-from nimbus.frontend import params
+from nimbus.frontend import next_token, params
 from nimbus.frontend import scheduler_wire as wire
 from nimbus.frontend.wire import json_response
 from nimbus.model.schedule import (
@@ -25,6 +25,8 @@ from nimbus.model.schedule import (
 )
 
 MAX_BODY = 1024 * 1024
+DEFAULT_PAGE = 100
+T = TypeVar("T")
 
 
 class ScheduleDirectory(Protocol):
@@ -44,14 +46,8 @@ class ScheduleDirectory(Protocol):
     async def delete(self, group: str, name: str) -> None: ...
 
     def list_schedules(
-        self,
-        *,
-        group: str | None,
-        prefix: str | None,
-        state: ScheduleState | None,
-        token: str | None,
-        limit: int | None,
-    ) -> tuple[list[ScheduleConfig], str | None]: ...
+        self, *, group: str | None, prefix: str | None, state: ScheduleState | None
+    ) -> list[ScheduleConfig]: ...
 
     async def create_group(self, name: str, tags: Sequence[tuple[str, str]] = ()) -> str: ...
 
@@ -59,9 +55,7 @@ class ScheduleDirectory(Protocol):
 
     async def delete_group(self, name: str) -> None: ...
 
-    def list_groups(
-        self, *, prefix: str | None, token: str | None, limit: int | None
-    ) -> tuple[list[ScheduleGroup], str | None]: ...
+    def list_groups(self, *, prefix: str | None) -> list[ScheduleGroup]: ...
 
     async def tag_group(self, name: str, tags: Sequence[tuple[str, str]]) -> None: ...
 
@@ -84,12 +78,27 @@ def _limit(request: Request) -> int | None:
     text = request.query_params.get("MaxResults")
     if text is None:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # not "²", which int() refuses
         raise ValidationError(
             f"1 validation error detected: Value '{text}' at 'maxResults' failed to satisfy "
             "constraint: Member must be an integer between 1 and 100"
         )
     return wire.integer(int(text), "maxResults", low=1, high=100)
+
+
+def _page(
+    request: Request, items: Sequence[T], keys: Sequence[str]
+) -> tuple[Sequence[T], str | None]:
+    """The page of ``items`` (ascending ``keys``) the request's NextToken and MaxResults ask
+    for, and the next page's token."""
+    limit = _limit(request) or DEFAULT_PAGE
+    try:
+        chosen, following = next_token.page(keys, _query(request, "NextToken"), limit)
+    except next_token.InvalidToken:
+        raise ValidationError(
+            "Invalid NextToken: pass the NextToken of the previous page as it was returned."
+        ) from None
+    return items[chosen], following
 
 
 def _group_param(value: str | None, where: str) -> str:
@@ -171,17 +180,17 @@ class SchedulerApi:
         group = _query(request, "ScheduleGroup")
         prefix = _query(request, "NamePrefix")
         state = _query(request, "State")
-        found, token = self._schedules.list_schedules(
+        found = self._schedules.list_schedules(
             group=None if group is None else wire.name(group, "groupName"),
             prefix=None if prefix is None else wire.name(prefix, "namePrefix"),
             state=None if state is None else wire.one_of(state, "state", "ENABLED", "DISABLED"),  # type: ignore[arg-type]
-            token=_query(request, "NextToken"),
-            limit=_limit(request),
         )
+        keyed = sorted(((f"{s.group}/{s.name}", s) for s in found), key=lambda pair: pair[0])
+        chosen, token = _page(request, [s for _, s in keyed], [k for k, _ in keyed])
         body: dict[str, Any] = {
             "Schedules": [
                 wire.schedule_summary(s, self._schedules.schedule_arn(s.group, s.name))
-                for s in found
+                for s in chosen
             ]
         }
         if token is not None:
@@ -208,14 +217,14 @@ class SchedulerApi:
 
     async def list_groups(self, request: Request) -> Response:
         prefix = _query(request, "NamePrefix")
-        found, token = self._schedules.list_groups(
-            prefix=None if prefix is None else wire.name(prefix, "namePrefix"),
-            token=_query(request, "NextToken"),
-            limit=_limit(request),
+        found = self._schedules.list_groups(
+            prefix=None if prefix is None else wire.name(prefix, "namePrefix")
         )
+        found = sorted(found, key=lambda g: g.name)
+        chosen, token = _page(request, found, [g.name for g in found])
         body: dict[str, Any] = {
             "ScheduleGroups": [
-                wire.group_shape(g, self._schedules.group_arn(g.name)) for g in found
+                wire.group_shape(g, self._schedules.group_arn(g.name)) for g in chosen
             ]
         }
         if token is not None:

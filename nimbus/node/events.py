@@ -23,7 +23,8 @@ from nimbus.events.rabbitmq_poller import RabbitMqPollers
 from nimbus.events.schedule_delivery import ScheduleDelivery
 from nimbus.events.schedules import ScheduleService
 from nimbus.events.service import EventService
-from nimbus.events.sqs_poller import PollerTuning, SqsPollers
+from nimbus.events.sqs_poller import PollerTuning
+from nimbus.events.sqs_source import SqsPollers
 from nimbus.events.timer import Timer
 from nimbus.node.control import ControlPlane
 from nimbus.node.dataplane import DataPlane

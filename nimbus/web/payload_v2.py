@@ -186,7 +186,7 @@ def response_v2(payload: bytes) -> HttpResponse:
 
 def structured_response(answer: Mapping[str, Any]) -> HttpResponse:
     status = answer.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
+    if isinstance(status, str) and status.isascii() and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise BadFunctionResponse(f"statusCode {status!r} is not an HTTP status")

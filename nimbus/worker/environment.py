@@ -1,9 +1,10 @@
-"""One execution environment on this host: its sandbox, Runtime API endpoint, log stream and
-lifecycle. Invocations run one at a time, as on Lambda.
+"""One execution environment on this host: its sandbox, Runtime API endpoint, log stream
+(``worker.environment_log``) and lifecycle. Invocations run one at a time, as on Lambda.
 
 An on-demand environment whose Init failed or overran keeps its identity but not its runtime:
 its first invoke builds a fresh sandbox and runs Init again within the function's timeout (a
-"suppressed init", ``worker.init_phase``), as AWS does.
+"suppressed init", ``worker.init_phase``; one that fails too, ``worker.suppressed_init``), as
+AWS does.
 
 An idle environment is frozen, as AWS freezes it between invocations: ``freeze_after_s``
 after it is READY (after Init or an invocation; never during Init) and its runtime has
@@ -24,13 +25,12 @@ from nimbus.model.invocation import (
     EnvironmentSpec,
     InvocationRequest,
     InvocationResult,
-    LogEvent,
 )
-from nimbus.worker import log_format
+from nimbus.worker import log_format, suppressed_init
 from nimbus.worker.backend import Sandbox, SandboxHandle
+from nimbus.worker.environment_log import EnvironmentLog
 from nimbus.worker.environment_state import EnvState, can_move, next_state
 from nimbus.worker.idle_freeze import IdleFreeze, Schedule, loop_timer
-from nimbus.worker.log_pipe import DEFAULT_LIMIT_BYTES, LogPipe
 from nimbus.worker.outcome import (
     Exited,
     InitFailed,
@@ -82,8 +82,13 @@ class LocalEnvironment:
         self._id = env_id
         self._spec = spec
         self.api = api
-        self.log_stream = log_stream
-        self._sink = log_sink
+        self.log = EnvironmentLog(
+            group=spec.log_group,
+            stream=log_stream,
+            sink=log_sink,
+            clock=clock,
+            initializing=lambda: self.state in (EnvState.CREATING, EnvState.INITIALIZING),
+        )
         self._clock = clock
         self._billed_init = billed_init  # custom runtimes are billed for Init, as on AWS
         self._sandbox = sandbox
@@ -95,9 +100,6 @@ class LocalEnvironment:
         self.exit_status: int | None = None
         self.init_duration_ms: float | None = None
         self.init_failure: InitFailed | None = None
-        self._pipe: LogPipe | None = None
-        self._capture: list[str] | None = None
-        self._init_lines: list[str] = []  # shown in the tail of an invoke that reports Init
         self._outcome: asyncio.Future[Outcome] | None = None
         self._destroying: asyncio.Task[None] | None = None
         self._freezer = IdleFreeze(freeze_after_s, self._idle, schedule=freeze_timer)
@@ -133,37 +135,6 @@ class LocalEnvironment:
 
     def move(self, target: EnvState) -> None:
         self.state = next_state(self.state, target)
-
-    # -- logs -----------------------------------------------------------------------------
-
-    def attach_log_pipe(self, fd: int, *, limit_bytes: int = DEFAULT_LIMIT_BYTES) -> None:
-        self._pipe = LogPipe(fd, self._lines, limit_bytes=limit_bytes)
-
-    def _lines(self, lines: list[str], *, tail: bool = True) -> None:
-        now_ms = int(self._clock.now() * 1000)
-        group = self._spec.log_group
-        self._sink.emit(
-            [
-                LogEvent(group=group, stream=self.log_stream, timestamp_ms=now_ms, message=m)
-                for m in lines
-            ]
-        )
-        if not tail:
-            return
-        if self._capture is not None:
-            self._capture.extend(lines)
-        elif self.state in (EnvState.CREATING, EnvState.INITIALIZING):
-            self._init_lines.extend(lines)
-            del self._init_lines[:-100]
-
-    def platform_line(self, message: str, *, tail: bool = True) -> None:
-        """Write a line of the platform's own; ``tail=False`` keeps it out of X-Amz-Log-Result
-        (AWS's INIT_START is in the log stream only)."""
-        self._lines([message], tail=tail)
-
-    def drain_logs(self) -> None:
-        if self._pipe is not None:
-            self._pipe.drain()
 
     # -- process --------------------------------------------------------------------------
 
@@ -219,9 +190,9 @@ class LocalEnvironment:
         invoke, which runs Init again (on demand) or reports it (provisioned)."""
         self.init_duration_ms = duration_ms
         self.init_failure = failure
-        self.drain_logs()  # the function's own Init output comes before INIT_REPORT
+        self.log.drain()  # the function's own Init output comes before INIT_REPORT
         status, error_type = init_report(failure.cause)
-        self.platform_line(
+        self.log.platform_line(
             log_format.init_report_line(
                 duration_ms=duration_ms, phase="init", status=status, error_type=error_type
             )
@@ -270,13 +241,7 @@ class LocalEnvironment:
         stream: ResponseStream | None,
     ) -> InvocationResult:
         rid = request.request_id
-        self._capture = [] if request.tail_logs else None
-        self.drain_logs()  # anything written while idle belongs before START
-        if self._pipe is not None:
-            self._pipe.new_period()  # each invocation has its own log budget (log_pipe)
-        if self._capture is not None and self.init_failure is not None:
-            # The invoke reports the failed Init, so its output is in this tail, as on AWS.
-            self._capture.extend(self._init_lines)
+        self.log.begin(tail=request.tail_logs, init_failed=self.init_failure is not None)
         # Reported once, on the cold-start invocation; a provisioned environment was
         # initialised ahead of time, so (as on AWS) its REPORT lines carry no Init Duration.
         init_ms = (
@@ -292,28 +257,28 @@ class LocalEnvironment:
             # After a suppressed init AWS's REPORT has no Init Duration: Duration covers it.
             init_ms = None
             request, outcome, retried_ms = await self._suppressed_init(request)
-        self.platform_line(log_format.start_line(rid, self._spec.function_version))
+        self.log.platform_line(log_format.start_line(rid, self._spec.function_version))
         if outcome is None:
             outcome = await self._run(request, stream)
         duration_ms = (self._clock.monotonic() - started) * 1000
         peak = self._peak()
-        self.drain_logs()
+        self.log.drain()
         if isinstance(outcome, Truncated):
             outcome = await self._exit_behind(outcome)
         if isinstance(outcome, Exited):
             outcome = Exited(status=outcome.status, oom=self.oom_killed())
         judged = verdict(outcome, request_id=rid, now_s=self._clock.now())
         for line in judged.log_lines:
-            self.platform_line(line)
+            self.log.platform_line(line)
         dead = judged.environment_dead
         if dead:
             self.api.abandon()
             self._kill_now()
             if isinstance(outcome, Exited) and outcome.oom:
                 peak = self._spec.memory_mb  # AWS reports the limit for an OOM kill
-        self.platform_line(log_format.end_line(rid))
+        self.log.platform_line(log_format.end_line(rid))
         billed = log_format.billed_ms(duration_ms, init_ms if self._billed_init else None)
-        self.platform_line(
+        self.log.platform_line(
             log_format.report_line(
                 request_id=rid,
                 duration_ms=duration_ms,
@@ -323,8 +288,7 @@ class LocalEnvironment:
                 init_duration_ms=init_ms,
             )
         )
-        tail = log_format.tail(self._capture) if self._capture is not None else ""
-        self._capture = None
+        tail = self.log.end()
         dead = dead or self.exit_status is not None
         if dead:
             self.move(EnvState.DEAD)
@@ -362,24 +326,11 @@ class LocalEnvironment:
             if self._handle is not None:
                 self._handle.initialized()
             return replace(request, deadline_ms=int(deadline_s * 1000)), None, duration_ms
-        self.drain_logs()
-        outcome: Outcome
-        status: str
-        error_type: str | None
-        if isinstance(cause, TimedOut):
-            # The function's timeout ran out during Init: AWS reports the invocation as timed
-            # out ("Task timed out", Sandbox.Timedout) and this Init as an error of no known
-            # type (observed: "Phase: invoke\tStatus: error\tError Type: Runtime.Unknown").
-            status, error_type = "error", "Runtime.Unknown"
-            outcome = TimedOut(after_s=float(self._spec.timeout_s))
-        else:
-            status, error_type = init_report(cause)
-            outcome = InitFailed(cause=cause)
-        self.platform_line(
-            log_format.init_report_line(
-                duration_ms=duration_ms, phase="invoke", status=status, error_type=error_type
-            )
+        self.log.drain()
+        outcome, report = suppressed_init.failed(
+            cause, duration_ms=duration_ms, timeout_s=self._spec.timeout_s
         )
+        self.log.platform_line(report)
         return request, outcome, duration_ms
 
     async def _run(self, request: InvocationRequest, stream: ResponseStream | None) -> Outcome:
@@ -430,9 +381,7 @@ class LocalEnvironment:
             self._handle.kill()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._handle.wait(), wait_s)
-        self.drain_logs()
-        if self._pipe is not None:
-            self._pipe.close()
+        self.log.close()
         await self._sandbox.release()
 
     async def _teardown(self) -> None:

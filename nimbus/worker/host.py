@@ -252,7 +252,7 @@ class LocalWorkerHost:
         self._envs[env_id] = env
         try:
             version = log_format.runtime_version(spec.runtime)
-            env.platform_line(
+            env.log.platform_line(
                 log_format.init_start_line(
                     version=version,
                     version_arn=log_format.runtime_version_arn(region=spec.region, version=version),
@@ -328,16 +328,16 @@ class LocalWorkerHost:
         )
         read_fd, write_fd = os.pipe()
         try:
-            env.attach_log_pipe(read_fd, limit_bytes=self._log_limit_bytes)
+            env.log.attach_pipe(read_fd, limit_bytes=self._log_limit_bytes)
             await env.api.start()
             if first:
                 env.move(EnvState.INITIALIZING)
             started = self._clock.monotonic()
             launch = Launch(
-                runtime_api=env.api.address, log_stream=env.log_stream, log_fd=write_fd, opt=opt
+                runtime_api=env.api.address, log_stream=env.log.stream, log_fd=write_fd, opt=opt
             )
             try:
-                await self._native.check(spec, opt, log=env.platform_line if first else None)
+                await self._native.check(spec, opt, log=env.log.platform_line if first else None)
                 handle = await env.sandbox.spawn(spec, launch)
             except MissingEntrypoint as exc:  # no bootstrap, or one for another architecture
                 payload = log_format.error_payload("Runtime.InvalidEntrypoint", str(exc))

@@ -1,14 +1,13 @@
 """One connection to an environment's Runtime API: parsing its requests with httptools and
 bounding every read, so that no runtime can make the server buffer without limit.
 
-Connections follow HTTP/1.x persistence: an HTTP/1.0 request without ``Connection:
-keep-alive``, or any request with ``Connection: close``, is answered and then the connection
-is closed (see ``Connection.respond``). Each request is handed whole to the owner (the
-``RuntimeApi``), which answers it or parks it (a long-polled ``/next``) — except a streamed
-response (``Lambda-Runtime-Function-Response-Mode: streaming``) the owner takes at its head:
-its body goes to a ``ResponseStream`` as it arrives, with no read timeout (the function's own
-deadline bounds it), and reading pauses while the stream's reader is behind. Its error
-trailers are read, bounded like a head.
+Connections follow HTTP/1.x persistence (``runtime_persistence``, ``Connection.respond``).
+Each request is handed whole to the owner (the ``RuntimeApi``), which answers it or parks it
+(a long-polled ``/next``) — except a streamed response
+(``Lambda-Runtime-Function-Response-Mode: streaming``) the owner takes at its head: its body
+goes to a ``ResponseStream`` as it arrives, with no read timeout (the function's own deadline
+bounds it), and reading pauses while the stream's reader is behind. Its error trailers are
+read, bounded like a head.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from nimbus.worker.runtime_limits import (
     MAX_URL_BYTES,
     body_limit,
 )
+from nimbus.worker.runtime_persistence import CLOSE, KEEP, announced, persistence_of
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,6 @@ class ConnectionOwner(Protocol):
     ) -> bytes | None: ...
 
     def lost(self, conn: Connection) -> None: ...
-
-
-# Persistence of the connection once a request is answered (see Connection.respond).
-_KEEP = 0  # HTTP/1.1 default: nothing to say
-_KEEP_1_0 = 1  # HTTP/1.0 with "Connection: keep-alive": say so, or the client assumes close
-_CLOSE = 2  # HTTP/1.0 default or "Connection: close": say so, then close
 
 
 class _Refused(Exception):
@@ -122,7 +116,7 @@ class Connection(asyncio.Protocol):
         self._api = api
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
-        self._persistence = _KEEP
+        self._persistence = KEEP  # once a request is answered (see respond)
         self._counted = False  # counted in api.connections
         self._due: bytes | None = None  # the refusal a parser callback decided on
         self._refused = False  # answered a request over a limit: only lingering now
@@ -239,14 +233,11 @@ class Connection(asyncio.Protocol):
         """Write the answer to the request just read, then close if that request asked for
         it (HTTP/1.0 without keep-alive, ``Connection: close``)."""
         persistence = self._persistence
-        if persistence == _KEEP:
+        if persistence == KEEP:
             self.write(answer)  # the hot path: HTTP/1.1 keep-alive, answer unchanged
             return
-        # Every answer starts with its status line: the header goes right after it.
-        closing = persistence == _CLOSE
-        header = b"\r\nConnection: close\r\n" if closing else b"\r\nConnection: keep-alive\r\n"
-        self.write(answer.replace(b"\r\n", header, 1))
-        if closing:
+        self.write(announced(answer, persistence))
+        if persistence == CLOSE:
             self.close()
 
     def close(self) -> None:
@@ -319,7 +310,7 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             return
-        transport.write(answer.replace(b"\r\n", b"\r\nConnection: close\r\n", 1))
+        transport.write(announced(answer, CLOSE))
         if transport.can_write_eof():
             transport.write_eof()
             self._timer = asyncio.get_running_loop().call_later(LINGER_S, self.abort)
@@ -363,12 +354,7 @@ class Connection(asyncio.Protocol):
         self._head_ended = True
         self._limit = body_limit(self._url)
         parser = self._parser
-        if not parser.should_keep_alive():
-            self._persistence = _CLOSE
-        elif parser.get_http_version() == "1.0":
-            self._persistence = _KEEP_1_0
-        else:
-            self._persistence = _KEEP
+        self._persistence = persistence_of(parser.should_keep_alive(), parser.get_http_version())
         # curl waits a second for this before sending a body; an HTTP/1.0 client does not
         # know it (RFC 9110: a server must ignore Expect in an HTTP/1.0 request).
         if self._expect and parser.get_http_version() != "1.0":

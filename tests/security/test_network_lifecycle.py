@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nimbus.worker.sandbox.network import FunctionNetwork, Netns, NetworkError
+from nimbus.worker.sandbox.network import FunctionNetwork
+from nimbus.worker.sandbox.network_namespace import Netns, NetworkError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from nimbus.auth import sigv4
+from nimbus.auth import signed_request, sigv4
 from nimbus.auth.errors import InvalidSignatureError
 from nimbus.cli import app
 from nimbus.cli_client import (
@@ -211,13 +211,13 @@ def test_sigv4_auth_signs_what_httpx_sends_and_the_server_accepts_it() -> None:
         )
     [request] = seen
     raw_path, _, query = request.url.raw_path.partition(b"?")
-    received = sigv4.HttpRequest(
+    received = signed_request.HttpRequest(
         method=request.method,
         raw_path=raw_path,
         query_string=query,
         headers=[(k.lower().encode(), v.encode()) for k, v in request.headers.multi_items()],
     )
-    signed = sigv4.parse(received)
+    signed = signed_request.parse(received)
     assert signed.access_key_id == KEY.access_key_id
     assert signed.service == "lambda"
     sigv4.verify(signed, received, KEY.secret_access_key, body=b"{}")

@@ -23,7 +23,8 @@ from nimbus.worker.sandbox.cpu_policy import CpuLimit
 from nimbus.worker.sandbox.ephemeral import EphemeralDisks, TmpDisk
 from nimbus.worker.sandbox.forker import ForkedRuntime, Forker, LostRuntime
 from nimbus.worker.sandbox.launch import sandbox_config
-from nimbus.worker.sandbox.network import FunctionNetwork, Netns
+from nimbus.worker.sandbox.network import FunctionNetwork
+from nimbus.worker.sandbox.network_namespace import Netns
 from nimbus.worker.sandbox.stem_pool import StemPool
 from nimbus.worker.sandbox.uid_pool import UID_LOCK_DIR, UidPool
 

@@ -2,12 +2,10 @@
 
 Per server (``FunctionNetwork``): a block of addresses claimed with an flock (several servers
 share a machine in the test suite, as with uid blocks), a bridge holding the gateway
-address, and one nft table (``network_policy.ruleset``). Per environment (``Netns``): a
-network namespace with loopback up and one veth, ``eth0`` inside, whose host end is an
-*isolated* port of the bridge (no frame passes between two isolated ports, so environments
-have no layer 2 path to each other), IPv6 off. The namespace is held by a file descriptor of
-the server, never by a name under /run/netns: when the server and its sandboxes die, the
-kernel removes the namespaces and their veths by itself.
+address, and one nft table (``network_policy.ruleset``). Per environment (``Netns``, made by
+``network_namespace``): a network namespace whose one veth is an *isolated* port of the
+bridge (no frame passes between two isolated ports, so environments have no layer 2 path to
+each other), held by a file descriptor of the server.
 
 Name resolution: environments use the host's resolvers. Remote ones are let through on
 port 53 (even in a private range); when the first is on the host's loopback (systemd-resolved's
@@ -30,117 +28,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import logging
 import os
 import socket
-import struct
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from nimbus.errors import ServiceError, public_reason
-from nimbus.worker.sandbox import network_host
+from nimbus.errors import public_reason
+from nimbus.worker.sandbox import network_host, network_namespace
 from nimbus.worker.sandbox import network_policy as policy
 from nimbus.worker.sandbox.config import Bind
 from nimbus.worker.sandbox.host_lock import private_dir
+from nimbus.worker.sandbox.network_namespace import Netns, NetworkError
 
 log = logging.getLogger(__name__)
 
 LOCK_DIR = Path("/run/nimbus/net")  # private: host_lock.private_dir
-CLONE_NEWNET = 0x40000000
 MAX_BATCH = 16  # namespaces one refill makes: bounds the time a burst of cold starts waits
-
-# <linux/sockios.h>
-SIOCGIFFLAGS = 0x8913
-SIOCSIFFLAGS = 0x8914
-SIOCSIFADDR = 0x8916
-SIOCSIFNETMASK = 0x891C
-SIOCADDRT = 0x890B
-IFF_UP = 1
-RTF_UP = 1
-RTF_GATEWAY = 2
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-class NetworkError(ServiceError):
-    """The function network could not be set up or extended."""
-
-
-def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET)")
-
-
-def _back_to(host_fd: int) -> None:
-    """Return the calling thread to the host's namespace. Should that ever fail, every later
-    socket of this thread would be made inside a sandbox's network: stop the server."""
-    try:
-        _setns(host_fd)
-    except OSError:
-        log.critical("could not return to the host network namespace; aborting")
-        os.abort()
-
-
-def _ifreq(name: str, payload: bytes) -> bytes:
-    return struct.pack("16s", name.encode()) + payload.ljust(24, b"\0")
-
-
-def _sockaddr(address: str) -> bytes:
-    return struct.pack("HH4s8x", socket.AF_INET, 0, socket.inet_aton(address))
-
-
-def _link_up(sock: socket.socket, name: str) -> None:
-    flags = struct.unpack_from("H", fcntl.ioctl(sock, SIOCGIFFLAGS, _ifreq(name, b"")), 16)[0]
-    fcntl.ioctl(sock, SIOCSIFFLAGS, _ifreq(name, struct.pack("H", flags | IFF_UP)))
-
-
-def _configure_inside(sock: socket.socket, address: str, gateway: str) -> None:
-    """Inside the namespace ``sock`` was made in: lo up, eth0 up with its address, and the
-    default route via the gateway (the classic ioctls: no process to start)."""
-    _link_up(sock, "lo")
-    fcntl.ioctl(sock, SIOCSIFADDR, _ifreq("eth0", _sockaddr(address)))
-    fcntl.ioctl(sock, SIOCSIFNETMASK, _ifreq("eth0", _sockaddr("255.255.0.0")))
-    _link_up(sock, "eth0")
-    # struct rtentry: pad, dst, gateway, genmask, flags, pad, pad, pad, metric, dev, mtu,
-    # window, irtt.
-    route = struct.pack(
-        "L16s16s16sHhLPhPLLH",
-        0,
-        _sockaddr("0.0.0.0"),
-        _sockaddr(gateway),
-        _sockaddr("0.0.0.0"),
-        RTF_UP | RTF_GATEWAY,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-    )
-    fcntl.ioctl(sock, SIOCADDRT, route)
-
-
-def _run(argv: list[str], stdin: str = "") -> None:
-    result = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise NetworkError(f"{' '.join(argv)} failed: {result.stderr.strip()}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Netns:
-    """One environment's network namespace, held open by ``fd`` in this process."""
-
-    fd: int
-    host: int  # its address's number in the block (network_policy.AddressPool)
-    address: str
-    veth: str  # the host end of its veth pair
-    # A sandbox gets ``fd`` itself with its spawn request (SCM_RIGHTS), never a path: a
-    # /proc/<pid>/fd/<n> path names whatever the number means when it is opened.
 
 
 class FunctionNetwork:
@@ -242,16 +147,16 @@ class FunctionNetwork:
         # A fixed MAC: a bridge otherwise takes its ports' lowest one, which changes as
         # environments come and go and leaves their neighbour caches stale.
         mac = f"02:6e:6d:62:00:{block.index:02x}"
-        _run(["ip", "link", "add", block.bridge, "address", mac, "type", "bridge"])
+        network_namespace.run(["ip", "link", "add", block.bridge, "address", mac, "type", "bridge"])
         network_host.disable_ipv6(block.bridge)
         # DNAT to 127.0.0.1 (the API, host ports, a loopback resolver) needs this on the
         # interface the packets arrive on; the nft input chain admits only those DNATs.
         network_host.write(f"/proc/sys/net/ipv4/conf/{block.bridge}/route_localnet", "1")
-        _run(
+        network_namespace.run(
             ["ip", "-batch", "-"],
             f"address add {block.gateway}/16 dev {block.bridge}\nlink set {block.bridge} up\n",
         )
-        _run(["nft", "-f", "-"], policy.ruleset(self._rules))
+        network_namespace.run(["nft", "-f", "-"], policy.ruleset(self._rules))
         network_host.enable_forwarding(forwarding, self._lock_dir)
         network_host.warn_about_firewall()
 
@@ -353,21 +258,8 @@ class FunctionNetwork:
 
     def listening_socket(self, netns: Netns) -> socket.socket:
         """A TCP socket listening on 127.0.0.1:9001 inside ``netns``: the environment's
-        Runtime API, which nothing outside that namespace can connect to. A socket keeps
-        the namespace it was made in; only socket() has to run inside it (microseconds, on
-        the calling thread alone)."""
-        _setns(netns.fd)
-        try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        finally:
-            _back_to(self._host_fd)
-        try:
-            sock.bind((policy.RUNTIME_API_HOST, policy.RUNTIME_API_PORT))
-            sock.listen(16)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
+        Runtime API, which nothing outside that namespace can connect to."""
+        return network_namespace.listening_socket(netns, self._host_fd)
 
     def _schedule_refill(self) -> None:
         if self._refill is None and not self._closed:
@@ -417,47 +309,5 @@ class FunctionNetwork:
             self._ready.append(netns)
 
     def _make(self, hosts: list[int], serials: list[int]) -> list[Netns]:
-        """In a worker thread: ``len(hosts)`` namespaces with their veths, one ``ip``
-        process for all of them."""
-        block = self.block
-        made: list[tuple[Netns, socket.socket]] = []
-        try:
-            for host, serial in zip(hosts, serials, strict=True):
-                if _libc.unshare(CLONE_NEWNET) != 0:
-                    _back_to(self._host_fd)
-                    raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
-                try:
-                    fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-                    # Devices made from now on in this namespace (eth0) get no IPv6: the
-                    # nft rules are IPv4 rules, and an IPv6 link-local path must not exist.
-                    network_host.disable_ipv6("default")
-                    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                finally:
-                    _back_to(self._host_fd)
-                netns = Netns(
-                    fd=fd, host=host, address=block.address(host), veth=block.veth(serial)
-                )
-                made.append((netns, sock))
-            commands = "".join(
-                f"link add {netns.veth} master {block.bridge} type veth"
-                # ip opens the namespace by path while this call holds the fd open.
-                f" peer name eth0 netns /proc/{os.getpid()}/fd/{netns.fd}\n"
-                f"link set {netns.veth} type bridge_slave isolated on\n"
-                for netns, _ in made
-            )
-            _run(["ip", "-batch", "-"], commands)
-            host_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            with host_sock:
-                for netns, sock in made:
-                    network_host.disable_ipv6(netns.veth)
-                    _link_up(host_sock, netns.veth)
-                    _configure_inside(sock, netns.address, block.gateway)
-        except BaseException:
-            for netns, _ in made:
-                with contextlib.suppress(OSError):
-                    os.close(netns.fd)  # the kernel removes any veth made with it
-            raise
-        finally:
-            for _, sock in made:
-                sock.close()
-        return [netns for netns, _ in made]
+        """In a worker thread: ``len(hosts)`` namespaces (``network_namespace.make``)."""
+        return network_namespace.make(self.block, hosts, serials, self._host_fd)

@@ -368,6 +368,7 @@ def state_of(lam: Any, uuid_: str) -> tuple[str, str, str]:
 
 
 def test_refused_credentials_are_an_error_until_the_secret_is_fixed(
+    server: NimbusServer,
     lam: Any,
     fname: str,
     queue: str,
@@ -389,7 +390,9 @@ def test_refused_credentials_are_an_error_until_the_secret_is_fixed(
         lambda: (s := state_of(lam, mapping["UUID"]))[1] == "EVENT_SOURCE_AUTHN_ERROR" and s
     )
     assert state == "Enabled"
-    assert result.startswith("PROBLEM: ") and "guest" in result
+    assert result.startswith("PROBLEM: ") and f"('{secret}')" in result
+    # What to fix, without the broker's username or the server's path to mq.json.
+    assert "guest" not in result and str(server.data_dir) not in result
     listed = lam.list_event_source_mappings(FunctionName=fname)["EventSourceMappings"]
     assert wrong not in json.dumps(
         [lam.get_event_source_mapping(UUID=mapping["UUID"]), listed], default=str

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.integration.auth.helpers import ACCOUNT, REGION, allow, client_as, unique, user_key
 from tests.support import NimbusServer
 
 ROLE = "arn:aws:iam::000000000000:role/scheduler"
@@ -237,3 +238,51 @@ def test_a_rate_schedule_sends_its_input_as_is(scheduler: Any, queue: tuple[Any,
         bodies += [m["Body"] for m in got.get("Messages", [])]
     scheduler.delete_schedule(Name=name)
     assert bodies == ['{"job": "report"}']
+
+
+def test_creating_a_schedule_needs_pass_role_and_what_its_target_does(
+    server: NimbusServer, scheduler: Any, queue: tuple[Any, str, str]
+) -> None:
+    """Nimbus delivers ticks as itself, not as Target.RoleArn: the caller must be allowed to
+    pass the role to Scheduler and to send where the role would — else being allowed
+    scheduler:CreateSchedule would reach every queue and function."""
+    _, _, queue_arn = queue
+    schedules = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/*"
+    create = ("scheduler:CreateSchedule", schedules)
+    args: dict[str, Any] = {
+        "ScheduleExpression": "rate(1 day)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "DISABLED",
+    }
+
+    def refused(key: dict[str, Any], target: dict[str, Any]) -> str:
+        name = _name()
+        with pytest.raises(ClientError) as denied:
+            client_as(server, "scheduler", key).create_schedule(Name=name, Target=target, **args)
+        code, _, message = _error(denied)
+        assert code == "AccessDeniedException"
+        with pytest.raises(ClientError):  # nothing was created
+            scheduler.get_schedule(Name=name)
+        return message
+
+    only_create = user_key(server, unique("dev"), allow(create))
+    assert f"iam:PassRole on resource: {ROLE}" in refused(only_create, _target(queue_arn))
+    no_send = user_key(server, unique("dev"), allow(create, ("iam:PassRole", ROLE)))
+    assert f"sqs:SendMessage on resource: {queue_arn}" in refused(no_send, _target(queue_arn))
+    allowed = user_key(
+        server, unique("dev"), allow(create, ("iam:PassRole", ROLE), ("sqs:SendMessage", queue_arn))
+    )
+    # Another partition names the same queue to delivery: it is authorized as that queue.
+    elsewhere = _target(
+        queue_arn.replace("arn:aws:", "arn:aws-x:"),
+        DeadLetterConfig={"Arn": queue_arn.replace("arn:aws:", "arn:aws-x:")},
+    )
+    name = _name()
+    with pytest.raises(ClientError) as other_partition:
+        client_as(server, "scheduler", allowed).create_schedule(Name=name, Target=elsewhere, **args)
+    assert _error(other_partition)[:2] == ("ValidationException", 400)
+    assert "partition aws" in _error(other_partition)[2]
+    client_as(server, "scheduler", allowed).create_schedule(
+        Name=name, Target=_target(queue_arn), **args
+    )
+    scheduler.delete_schedule(Name=name)

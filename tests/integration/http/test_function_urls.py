@@ -8,6 +8,7 @@ import base64
 import json
 import re
 import shutil
+import socket
 import subprocess
 from typing import Any
 from urllib.parse import urlsplit
@@ -381,3 +382,44 @@ def test_a_throttled_function_answers_429(server: NimbusServer, lam: Any, fname:
     assert throttled.status_code == 429
     lam.delete_function_concurrency(FunctionName=fname)
     assert request(server, url).status_code == 200
+
+
+def _answer_without_sending_the_body(server: NimbusServer, host: str) -> bytes:
+    """The status line the server answers a POST announcing 6 MB it never sends: only a
+    server that answers before reading the body answers at all."""
+    head = f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 6000000\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head)
+        return sock.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_unknown_urls_and_unsigned_iam_requests_are_refused_before_the_body(
+    server: NimbusServer, lam: Any, fname: str
+) -> None:
+    nowhere = "0" * 32 + ".lambda-url.us-east-1.localhost"
+    assert _answer_without_sending_the_body(server, nowhere) == b"HTTP/1.1 403 Forbidden"
+    deploy(lam, fname, ECHO)
+    url = lam.create_function_url_config(FunctionName=fname, AuthType="AWS_IAM")["FunctionUrl"]
+    host = urlsplit(url).netloc
+    assert _answer_without_sending_the_body(server, host) == b"HTTP/1.1 403 Forbidden"
+
+
+def test_a_source_ip_condition_applies_to_url_callers(
+    server: NimbusServer, lam: Any, fname: str
+) -> None:
+    url = public_url(lam, fname, ECHO)
+    arn = lam.get_function(FunctionName=fname)["Configuration"]["FunctionArn"]
+    policy = json.loads(lam.get_policy(FunctionName=fname)["Policy"])
+    policy["Statement"].append(
+        {
+            "Sid": "not-from-loopback",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "lambda:InvokeFunction",
+            "Resource": arn,
+            "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}},
+        }
+    )
+    assert request(server, url).status_code == 200
+    lam.put_resource_policy(ResourceArn=arn, Policy=json.dumps(policy))
+    assert request(server, url).status_code == 403  # the test client is on loopback

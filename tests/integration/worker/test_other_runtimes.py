@@ -141,7 +141,7 @@ async def test_exec_wrapper(host: LocalWorkerHost, workdir: Path, sink: ListSink
         await env.destroy()
     assert json.loads(result.payload)["wrapped"] == "yes"
     # The wrapper ran during Init, so its output precedes START in the stream.
-    assert any(m.startswith("wrapper running ") for m in sink.messages(env.log_stream))
+    assert any(m.startswith("wrapper running ") for m in sink.messages(env.log.stream))
 
 
 async def test_python_exec_wrapper(host: LocalWorkerHost, workdir: Path) -> None:

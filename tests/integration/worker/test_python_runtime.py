@@ -132,7 +132,7 @@ async def test_context_and_environment(host: LocalWorkerHost, code: Path) -> Non
     assert body["function_name"] == "ctxfn" and body["function_version"] == "$LATEST"
     assert body["arn"].endswith(":function:ctxfn") and body["memory"] == "256"
     assert body["group"] == "/aws/lambda/ctxfn"
-    assert body["stream"] == env.log_stream and "/[$LATEST]" in body["stream"]
+    assert body["stream"] == env.log.stream and "/[$LATEST]" in body["stream"]
     assert 0 < body["remaining"] <= 3000
     assert body["custom"] == {"k": "v"} and body["identity"] == "c1"
     e = body["env"]
@@ -291,7 +291,7 @@ async def test_two_environments_concurrently(host: LocalWorkerHost, code: Path) 
     finally:
         await asyncio.gather(*(env.destroy() for env in envs))
     assert [json.loads(r.payload)["event"] for r in results] == [{"who": 0}, {"who": 1}]
-    assert envs[0].log_stream != envs[1].log_stream
+    assert envs[0].log.stream != envs[1].log.stream
 
 
 async def test_logs_reach_sink(host: LocalWorkerHost, code: Path, sink: ListSink) -> None:
@@ -299,8 +299,8 @@ async def test_logs_reach_sink(host: LocalWorkerHost, code: Path, sink: ListSink
     env = await host.create_environment(spec)
     await env.invoke(request(spec, request_id="rid-sink", tail=False))
     await env.destroy()
-    init_start, *messages = sink.messages(env.log_stream)
+    init_start, *messages = sink.messages(env.log.stream)
     assert init_start.startswith("INIT_START Runtime Version: python:3.11.v")
     assert messages[0] == "START RequestId: rid-sink Version: $LATEST"
     assert messages[1] == "echo 1" and messages[2] == "END RequestId: rid-sink"
-    assert all(e.group == "/aws/lambda/logged" for e in sink.events if e.stream == env.log_stream)
+    assert all(e.group == "/aws/lambda/logged" for e in sink.events if e.stream == env.log.stream)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from nimbus.auth import signing, sigv4
+from nimbus.auth import signed_request, signing, sigv4
 
 
 def test_aws_test_suite_get_vanilla_signature() -> None:
     # AWS's SigV4 test suite, get-vanilla: GET / at example.amazonaws.com, 20150830T123600Z.
-    request = sigv4.HttpRequest(
+    request = signed_request.HttpRequest(
         method="GET",
         raw_path=b"/",
         headers=[(b"host", b"example.amazonaws.com"), (b"x-amz-date", b"20150830T123600Z")],
     )
-    signed = sigv4.parse(
-        sigv4.HttpRequest(
+    signed = signed_request.parse(
+        signed_request.HttpRequest(
             method="GET",
             raw_path=b"/",
             headers=[
@@ -84,11 +84,11 @@ def test_signing_keys_are_derived_once_per_secret_date_region_and_service() -> N
 
 
 def test_only_requests_that_try_to_sign_carry_a_signature() -> None:
-    plain = sigv4.HttpRequest(method="GET", raw_path=b"/", query_string=b"a=b")
-    assert not sigv4.carries_signature(plain)
-    assert sigv4.carries_signature(
-        sigv4.HttpRequest(method="GET", raw_path=b"/", query_string=b"X-Amz-Signature=x")
+    plain = signed_request.HttpRequest(method="GET", raw_path=b"/", query_string=b"a=b")
+    assert not signed_request.carries_signature(plain)
+    assert signed_request.carries_signature(
+        signed_request.HttpRequest(method="GET", raw_path=b"/", query_string=b"X-Amz-Signature=x")
     )
-    assert sigv4.carries_signature(
-        sigv4.HttpRequest(method="GET", raw_path=b"/", headers=[(b"authorization", b"x")])
+    assert signed_request.carries_signature(
+        signed_request.HttpRequest(method="GET", raw_path=b"/", headers=[(b"authorization", b"x")])
     )

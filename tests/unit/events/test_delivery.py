@@ -185,3 +185,29 @@ async def test_an_input_path_selecting_nothing_sends_nothing() -> None:
         Target(id="t", arn=QUEUE, input_path="$.detail.missing", dead_letter_arn=DLQ)
     )
     assert parts.outbox.sent == []
+
+
+async def test_an_event_that_cannot_be_written_is_invalid_json_and_never_raises() -> None:
+    """deliver() never raises: an event nested past orjson's 254 levels (PutEvents refuses
+    them; this is the last line) is not delivered, and is reported."""
+    deep: Any = []
+    for _ in range(300):
+        deep = [deep]
+    event = {**EVENT, "detail": {"deep": deep}}
+    parts = Parts()
+    for target in (
+        Target(id="q", arn=QUEUE, dead_letter_arn=DLQ),
+        Target(id="p", arn=QUEUE, input_path="$.detail", dead_letter_arn=DLQ),
+    ):
+        await parts.delivery.deliver(
+            Delivery(
+                rule_arn=RULE,
+                rule_name="r",
+                target=target,
+                event=event,
+                ingestion_time="2024-05-01T10:00:00Z",
+                started_at=parts.clock.now(),
+            )
+        )
+    assert parts.outbox.sent == []
+    await parts.delivery.close()

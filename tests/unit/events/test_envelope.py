@@ -7,6 +7,7 @@ import pytest
 
 from nimbus.errors import EventsValidationError
 from nimbus.events.envelope import (
+    MAX_DETAIL_DEPTH,
     EntryError,
     build_event,
     check_request,
@@ -120,3 +121,21 @@ def test_a_scheduled_event() -> None:
         "resources": [rule],
         "detail": {},
     }
+
+
+def _nested(levels: int) -> str:
+    """A Detail object ``levels`` deep: {"a": [[...]]}."""
+    return '{"a": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+
+def test_a_detail_nested_past_what_can_be_written_is_malformed() -> None:
+    """orjson reads 1024 levels but writes 254: an event nested deeper could be accepted and
+    never delivered (nor dead-lettered), so it is refused instead."""
+    ok = built(source="s", detail_type="t", detail=_nested(MAX_DETAIL_DEPTH))
+    assert isinstance(ok, dict)
+    deep = built(source="s", detail_type="t", detail=_nested(MAX_DETAIL_DEPTH + 1))
+    assert deep == EntryError(
+        code="MalformedDetail",
+        message="Detail is malformed: it nests objects and arrays more than 250 levels deep.",
+    )
+    assert isinstance(built(source="s", detail_type="t", detail=_nested(1000)), EntryError)

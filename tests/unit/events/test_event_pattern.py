@@ -3,12 +3,14 @@ EventBridge and Lambda event-filtering docs), then patterns AWS refuses, with it
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
 from typing import Any
 
 import pytest
 
-from nimbus.events.event_pattern import InvalidEventPattern, matches, parse_pattern
+from nimbus.events.event_pattern import MAX_DEPTH, InvalidEventPattern, matches, parse_pattern
 
 # AWS's sample EC2 event (EventBridge user guide, "Amazon EventBridge event patterns").
 EC2 = {
@@ -284,3 +286,57 @@ def test_arrays_nested_deeper_than_pythons_recursion_are_matched() -> None:
     pattern = parse_pattern('{"a": ["x"]}')
     assert matches(pattern, {"a": deep})
     assert not matches(parse_pattern('{"a": ["y"]}'), {"a": deep})
+
+
+# --- nesting -----------------------------------------------------------------------------
+
+
+def nested_fields(levels: int) -> str:
+    """A pattern of ``levels`` objects, one inside the other."""
+    return '{"a":' * (levels - 1) + '{"x": ["leaf"]}' + "}" * (levels - 1)
+
+
+def nested_ors(levels: int) -> dict[str, Any]:
+    """``levels`` objects, every other one an $or branch."""
+    pattern: dict[str, Any] = {"x": ["leaf"]}
+    for level in range(2, levels + 1):
+        pattern = {"$or": [pattern, {"q": ["no"]}]} if level % 2 else {"a": pattern}
+    return pattern
+
+
+def event_for(pattern: dict[str, Any]) -> Any:
+    """An event matching ``pattern``'s first branches, each object inside an array (the
+    costliest way to match)."""
+    if "$or" in pattern:
+        return event_for(pattern["$or"][0])
+    ((name, value),) = pattern.items()
+    return {name: [event_for(value)] if isinstance(value, dict) else value}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"":' * 810 + "[1]" + "}" * 810,  # the review's: 4,053 characters, valid JSON
+        nested_fields(MAX_DEPTH + 1),
+        json.dumps(nested_ors(MAX_DEPTH + 1)),
+    ],
+)
+def test_patterns_nested_past_the_bound_are_refused_when_parsed(text: str) -> None:
+    assert len(text) <= 4096
+    with pytest.raises(InvalidEventPattern, match=f"more than {MAX_DEPTH} levels deep"):
+        parse_pattern(text)
+
+
+def test_the_deepest_valid_pattern_matches_within_a_small_stack() -> None:
+    # Matching recurses per level: a pattern parse_pattern accepts must match (and fail to
+    # match) in well under Python's recursion limit, from however deep a caller calls.
+    fields, ors = json.loads(nested_fields(MAX_DEPTH)), nested_ors(MAX_DEPTH)
+    cases = [(parse_pattern(json.dumps(p)), event_for(p)) for p in (fields, ors)]
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 250)
+    try:
+        for pattern, event in cases:
+            assert matches(pattern, event)
+            assert not matches(pattern, json.loads(json.dumps(event).replace("leaf", "other")))
+    finally:
+        sys.setrecursionlimit(limit)

@@ -26,7 +26,9 @@ def test_a_header_parses_with_its_lineage_and_renders_back() -> None:
     assert lineage.render(header) == text
 
 
-@pytest.mark.parametrize("text", [None, "", "garbage", "Lineage=x", "Lineage=a:b|:3|c:-1"])
+@pytest.mark.parametrize(
+    "text", [None, "", "garbage", "Lineage=x", "Lineage=a:b|:3|c:-1", "Lineage=a:\u00b2"]
+)
 def test_headers_without_a_usable_lineage_start_a_chain(text: str | None) -> None:
     assert lineage.prior_invocations(lineage.parse(text), F) == 0
 

@@ -85,7 +85,7 @@ def test_resolution_prefers_the_file_then_the_name_then_any() -> None:
     setting = brokers.parse_brokers("b=amqp://from-setting,c=amqp://c,*=amqp://x:y@any")
 
     def resolve(broker: str, secret: str) -> brokers.Endpoint:
-        return brokers.resolve(broker, secret, "/", config=config, brokers=setting, where="f")
+        return brokers.resolve(broker, secret, "/", config=config, brokers=setting)
 
     assert resolve("b", "s").address.host == "from-file"
     assert resolve("c", "s").address.host == "c"
@@ -96,9 +96,9 @@ def test_resolution_prefers_the_file_then_the_name_then_any() -> None:
     with pytest.raises(SourceFailure) as caught:
         resolve("c", "unknown")
     assert caught.value.failure.problem is Problem.CONFIGURATION
-    assert "no secret named 'unknown'" in caught.value.failure.detail
+    assert "The secret named in BASIC_AUTH ('unknown') is not in" in caught.value.failure.detail
     with pytest.raises(SourceFailure, match="no broker named 'z'"):
-        brokers.resolve("z", "s", "/", config=config, brokers={}, where="f")
+        brokers.resolve("z", "s", "/", config=config, brokers={})
 
 
 def test_an_endpoint_scrubs_its_password_from_text() -> None:
@@ -149,4 +149,56 @@ def test_a_broken_file_is_reported_until_it_is_fixed(tmp_path: Path) -> None:
     assert brokers.default_config_path(tmp_path, "") == tmp_path / "mq.json"
     assert brokers.default_config_path(tmp_path, "/etc/nimbus/mq.json") == Path(
         "/etc/nimbus/mq.json"
+    )
+
+
+def test_what_callers_see_names_no_host_path_and_no_username(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # LastProcessingResult and CreateEventSourceMapping's errors reach any caller allowed to
+    # read mappings: they say what to fix without the server's paths or the file's users.
+    path = tmp_path / "private" / "mq.json"
+    path.parent.mkdir()
+    directory = BrokerDirectory(brokers="", config_path=path)
+    details = []
+    write(
+        path,
+        {"brokers": {"b": "amqp://h"}, "secrets": {"t": {"username": "operator", "password": "p"}}},
+    )
+    for broker, secret in (("other", "s"), ("b", "s")):
+        with pytest.raises(SourceFailure) as caught:
+            directory.endpoint(broker, secret, "/")
+        details.append(caught.value.failure.detail)
+    with pytest.raises(SourceFailure) as caught:
+        directory.address("other")
+    details.append(caught.value.failure.detail)
+    write(path, {"secrets": {"s": {"username": "operator", "password": "p"}}}, mode=0o644)
+    with pytest.raises(SourceFailure) as caught:
+        directory.endpoint("b", "s", "/")
+    details.append(caught.value.failure.detail)
+    write(path, "not an object")
+    with pytest.raises(SourceFailure) as caught:
+        directory.endpoint("b", "s", "/")
+    details.append(caught.value.failure.detail)
+
+    for detail in details:
+        assert str(tmp_path) not in detail and "operator" not in detail.replace(
+            "node's operator", ""
+        ), detail
+        assert "MQ configuration" in detail, detail
+    assert "no broker named 'other'" in details[0]
+    assert "secret named in BASIC_AUTH ('s')" in details[1]
+    assert "chmod 600" in details[3]
+    # The node's log tells its operator which file.
+    assert str(path) in caplog.text
+
+
+def test_an_endpoint_scrubs_its_username_as_a_word() -> None:
+    endpoint = brokers.Endpoint(
+        address=brokers.parse_address("amqp://h"),
+        credentials=brokers.Credentials(username="app", password="pw"),
+        vhost="/",
+    )
+    assert endpoint.scrub("login app refused for amqp://app:pw@h (apps)") == (
+        "login ****** refused for amqp://******:******@h (apps)"
     )

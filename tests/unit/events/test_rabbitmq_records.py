@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import orjson
+import pytest
 
 from nimbus.events import rabbitmq_records as records
 from nimbus.events.rabbitmq_records import Delivery
@@ -96,6 +97,22 @@ def test_header_values_of_every_amqp_type() -> None:
         "list": [{"bytes": [97]}, 2],
         "when": "Jan 1, 1970, 12:00:00 AM",
     }
+
+
+def test_headers_nested_past_the_bound_make_a_message_unrecordable() -> None:
+    def nested(levels: int, leaf: object = 1) -> object:
+        value = leaf
+        for index in range(levels):
+            value = {"t": value} if index % 2 else [value]
+        return value
+
+    deepest = records.header_value(nested(records.MAX_HEADER_DEPTH))
+    assert orjson.dumps(deepest).count(b"[") + orjson.dumps(deepest).count(b"{") == 32
+    for levels in (records.MAX_HEADER_DEPTH + 1, 10_000):  # 10,000: past Python's recursion
+        with pytest.raises(records.UnrecordableMessage, match="more than 32 levels deep"):
+            records.message_record(
+                Delivery(delivery_tag=1, body=b"", headers={"h": nested(levels)})
+            )
 
 
 def test_the_event_keys_messages_by_queue_and_virtual_host() -> None:

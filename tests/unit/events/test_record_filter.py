@@ -92,10 +92,22 @@ def test_which_records_go_to_the_function(patterns: list[str], body: str, kept: 
     assert keeps_sqs_record(compile_filters(patterns), record(body)) is kept
 
 
-def test_a_stored_filter_that_no_longer_parses_is_skipped_not_fatal() -> None:
+def test_a_stored_filter_that_no_longer_parses_admits_every_record() -> None:
+    # The filters are ORed: any record might have matched the one that cannot be read, and
+    # a refused SQS message is deleted, so none is refused.
     compiled = compile_filters(['{"body": {"kind": "order"}}', PINGS])
-    assert len(compiled.patterns) == 1
+    assert compiled.unreadable == ('{"body": {"kind": "order"}}',)
     assert keeps_sqs_record(compiled, record("ping"))
+    assert keeps_sqs_record(compiled, record("pong"))
+    assert keeps_sqs_record(compiled, record('{"kind": "refund"}'))
+
+
+def test_a_pattern_nested_past_the_bound_is_refused_at_create_not_at_match() -> None:
+    deep = '{"":' * 810 + '["x"]' + "}" * 810  # 4,055 characters: the Pattern shape allows it
+    with pytest.raises(InvalidParameterValueError, match="levels deep"):
+        check_filters([deep])
+    # Stored by an older Nimbus: it cannot be evaluated, so it refuses nothing.
+    assert keeps_sqs_record(compile_filters([deep]), record("anything"))
 
 
 # --- the poller --------------------------------------------------------------------------
@@ -157,4 +169,12 @@ async def test_without_filters_nothing_is_refused() -> None:
         queue.send(body)
     esm = poller(queue, invoker, [])
     assert [item.message.body for item in await esm.collect([])] == ["a", "b"]
+    assert queue.deleted == [] and esm.filtered_out == 0
+
+
+async def test_a_filter_that_cannot_be_evaluated_deletes_no_message() -> None:
+    queue, invoker = FakeQueue(), FakeInvoker()
+    pong = queue.send("pong")
+    esm = poller(queue, invoker, [PINGS, '{"body": {"kind": "order"}}'])
+    assert [item.message.message_id for item in await esm.collect([])] == [pong]
     assert queue.deleted == [] and esm.filtered_out == 0

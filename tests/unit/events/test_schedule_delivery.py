@@ -1,5 +1,5 @@
-"""What follows a failed schedule delivery (pure): retry with back-off while attempts and
-age allow, else the dead-letter queue, at once for an error no retry would cure."""
+"""What a failed schedule delivery is (pure): which target errors are retried, and the
+dead-letter message's attributes."""
 
 from __future__ import annotations
 
@@ -12,36 +12,11 @@ from nimbus.errors import (
     ServiceError,
     TooManyRequestsError,
 )
-from nimbus.events.schedule_delivery import GiveUp, Retry, after_failure, retryable
-from nimbus.model.schedule import RetryPolicy
+from nimbus.events.delivery_retry import Failure
+from nimbus.events.schedule_delivery import dead_letter_attributes, failure_of
+from nimbus.model.schedule import ScheduleTarget
 
-T = 1_000_000.0
-
-
-@pytest.mark.parametrize(
-    ("retries", "now", "policy", "expected"),
-    [
-        (0, T, RetryPolicy(), Retry(at=T + 1)),
-        (3, T + 100, RetryPolicy(), Retry(at=T + 108)),
-        (20, T + 100, RetryPolicy(), Retry(at=T + 400)),  # capped at five minutes
-        (2, T, RetryPolicy(maximum_retry_attempts=2), GiveUp(condition="MaximumRetryAttempts")),
-        (0, T, RetryPolicy(maximum_retry_attempts=0), GiveUp(condition="MaximumRetryAttempts")),
-        # the next retry would start after the tick's maximum age
-        (5, T + 59, RetryPolicy(maximum_event_age_s=60),
-         GiveUp(condition="MaximumEventAgeInSeconds")),
-    ],
-)  # fmt: skip
-def test_after_a_retryable_failure(
-    retries: int, now: float, policy: RetryPolicy, expected: Retry | GiveUp
-) -> None:
-    assert (
-        after_failure(retryable=True, retries=retries, tick=T, now=now, policy=policy) == expected
-    )
-
-
-def test_an_error_no_retry_cures_goes_straight_to_the_dead_letter_queue() -> None:
-    step = after_failure(retryable=False, retries=0, tick=T, now=T, policy=RetryPolicy())
-    assert step == GiveUp(condition=None)
+T = 1_767_225_610.0  # 2026-01-01T00:00:10Z
 
 
 @pytest.mark.parametrize(
@@ -54,4 +29,31 @@ def test_an_error_no_retry_cures_goes_straight_to_the_dead_letter_queue() -> Non
     ],
 )
 def test_which_errors_are_retried(error: NimbusError, expected: bool) -> None:
-    assert retryable(error) is expected
+    failure = failure_of(error)
+    assert failure.retryable is expected
+    assert (failure.code, failure.message) == (error.error_type, error.message)
+
+
+def test_dead_letter_attributes_are_aws_s() -> None:
+    target = ScheduleTarget(arn="arn:aws:sqs:us-east-1:000000000000:q", role_arn="r")
+    failure = Failure(code="TooManyRequestsException", message="Rate Exceeded.", retryable=True)
+    values = dead_letter_attributes(
+        target,
+        schedule_arn="arn:aws:scheduler:us-east-1:000000000000:schedule/default/s",
+        tick=T,
+        failure=failure,
+        retries=2,
+        condition="MaximumRetryAttempts",
+        execution_id="x-1",
+    )
+    assert values == {
+        "ERROR_CODE": "TooManyRequestsException",
+        "ERROR_MESSAGE": "Rate Exceeded.",
+        "EXECUTION_ID": "x-1",
+        "IS_PAYLOAD_TRUNCATED": "false",
+        "RETRY_ATTEMPTS": "2",
+        "SCHEDULED_TIME": "2026-01-01T00:00:10Z",
+        "SCHEDULE_ARN": "arn:aws:scheduler:us-east-1:000000000000:schedule/default/s",
+        "TARGET_ARN": "arn:aws:sqs:us-east-1:000000000000:q",
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+    }

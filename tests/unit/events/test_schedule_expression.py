@@ -280,6 +280,18 @@ INVALID = [
     ("at(2025-02-01 00:00:00)", "write at(yyyy-mm-ddThh:mm:ss)"),
     ("every 5 minutes", "use at(yyyy-mm-ddThh:mm:ss), rate(value unit) or cron("),
     ("", "use at(yyyy-mm-ddThh:mm:ss)"),
+    # The years a schedule may name, at() as cron's.
+    ("at(9999-12-31T23:59:59)", "the year must be 1970-2199"),
+    ("at(1969-12-31T23:59:59)", "the year must be 1970-2199"),
+    # ASCII digits only: "²" isdigit() but int() refuses it; "٣" int() reads as 3.
+    ("cron(² 12 * * ? *)", "minutes field: '²' is not a value (0-59)"),
+    ("cron(٣ 12 * * ? *)", "minutes field: '٣' is not a value (0-59)"),
+    ("cron(0/² 12 * * ? *)", "the step after '/' in '0/²' must be a positive integer"),
+    ("cron(0 12 ²W * ? *)", "must be nW with a day n of 1-31"),
+    ("cron(0 12 ? * 2#² *)", "the number after '#' must be 1-5"),
+    ("cron(0 12 ? * ٣L *)", "day-of-week field: '٣' is not a value"),
+    ("rate(٣ minutes)", "write rate(value unit)"),
+    ("at(٢٠٣٠-01-01T00:00:00)", "write at(yyyy-mm-ddThh:mm:ss)"),
 ]
 
 
@@ -298,3 +310,16 @@ def test_invalid_expressions_say_what_is_wrong(expression: str, says: str) -> No
 def test_unknown_time_zones_are_refused(tz: str) -> None:
     with pytest.raises(InvalidScheduleExpression, match="use an IANA time zone name"):
         parse_schedule("rate(5 minutes)", timezone=tz)
+
+
+def test_no_time_past_2199_is_ever_computed() -> None:
+    """After the last instant a cron can name there is no next one (not an overflow of the
+    date arithmetic: a StartDate of 1e12, say, reached here before it was bounded)."""
+    cron = parse_schedule("cron(0 12 * * ? *)", timezone="America/New_York")
+    assert next_fire(cron, _epoch("2199-12-31T11:00:00", "America/New_York")) == _epoch(
+        "2199-12-31T12:00:00", "America/New_York"
+    )
+    assert next_fire(cron, _epoch("2199-12-31T12:00:00", "America/New_York")) is None
+    assert next_fire(cron, 253_402_318_799.0) is None  # 9999-12-31T23:59:59-05:00
+    assert next_fire(cron, 1e12) is None
+    assert next_fire(cron, -1e12) == _epoch("1970-01-01T12:00:00", "America/New_York")

@@ -24,7 +24,7 @@ from nimbus.events.schedules import ScheduleService
 from nimbus.events.timer import Timer
 from nimbus.model.invoke import InvokeCall
 from nimbus.model.queue import MessageAttribute
-from nimbus.model.schedule import RetryPolicy, ScheduleSettings, ScheduleTarget
+from nimbus.model.schedule import RetryPolicy, ScheduleConfig, ScheduleSettings, ScheduleTarget
 from nimbus.store.database import open_engine
 from nimbus.store.schedules import ScheduleRepository
 from nimbus.store.timers import TimerRepository
@@ -209,29 +209,30 @@ async def test_groups_scope_names_and_deleting_one_deletes_its_schedules(
     await node.close()
 
 
-async def test_listing_pages_filters_and_survives_a_restart(engine: AsyncEngine) -> None:
+async def test_listing_filters_and_survives_a_restart(engine: AsyncEngine) -> None:
     clock, targets = ManualClock(T0), Targets()
     node = await _node(engine, clock, targets)
+    await node.service.create_group("team")
     for name in ("b", "a2", "a1", "c"):
         state = "DISABLED" if name == "c" else "ENABLED"
         await node.service.create("default", name, _settings("rate(1 day)", state=state))
+    await node.service.create("team", "a0", _settings("rate(1 day)"))
     await node.close()
     node = await _node(engine, clock, targets)
-    seen, token = [], None
-    while True:
-        page, token = node.service.list_schedules(
-            group=None, prefix=None, state=None, token=token, limit=3
-        )
-        seen += [s.name for s in page]
-        if token is None:
-            break
-    assert seen == ["a1", "a2", "b", "c"]
-    found, _ = node.service.list_schedules(
-        group="default", prefix="a", state="ENABLED", token=None, limit=None
-    )
+    every = node.service.list_schedules(group=None, prefix=None, state=None)
+    assert [(s.group, s.name) for s in every] == [
+        ("default", "a1"),
+        ("default", "a2"),
+        ("default", "b"),
+        ("default", "c"),
+        ("team", "a0"),
+    ]
+    found = node.service.list_schedules(group="default", prefix="a", state="ENABLED")
     assert [s.name for s in found] == ["a1", "a2"]
-    with pytest.raises(ValidationError, match="Invalid NextToken"):
-        node.service.list_schedules(group=None, prefix=None, state=None, token="%%", limit=None)
+    assert [g.name for g in node.service.list_groups(prefix=None)] == ["default", "team"]
+    assert [g.name for g in node.service.list_groups(prefix="t")] == ["team"]
+    with pytest.raises(ResourceNotFoundError):
+        node.service.list_schedules(group="nope", prefix=None, state=None)
     await node.close()
 
 
@@ -250,11 +251,98 @@ async def test_invalid_settings_are_refused_with_what_to_fix(engine: AsyncEngine
          "region us-east-1"),
         (_settings("rate(1 minute)", arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:a:b:c"),
          "function:<name>"),
+        # Nimbus's one partition: a queue is found by name, so another would reach it.
+        (_settings("rate(1 minute)", arn=f"arn:aws-cn:sqs:{REGION}:{ACCOUNT}:q"),
+         "partition aws"),
+        (_settings("rate(1 minute)", arn=f"arn:aws-x:lambda:{REGION}:{ACCOUNT}:function:fn"),
+         "partition aws"),
+        (_settings("rate(1 minute)", target=ScheduleTarget(
+            arn=QUEUE, role_arn=ROLE, dead_letter_arn=f"arn:aws-x:sqs:{REGION}:{ACCOUNT}:dlq")),
+         "DeadLetterConfig.Arn .* partition aws"),
+        (_settings("rate(1 minute)", target=ScheduleTarget(
+            arn=QUEUE, role_arn=ROLE, dead_letter_arn=f"arn:aws:sqs:eu-west-1:{ACCOUNT}:dlq")),
+         "dead-letter queue must be in region us-east-1"),
+        (_settings("rate(1 minute)", target=ScheduleTarget(
+            arn=QUEUE, role_arn=f"arn:aws-cn:iam::{ACCOUNT}:role/r")),
+         "RoleArn .* partition aws"),
+        # Dates a schedule can never reach, whose first tick would overflow a date.
+        (_settings("cron(0 12 * * ? *)", start_date=253_402_318_799.0),  # 9999-12-31T23:59:59-05
+         "StartDate .* between 1970-01-01T00:00:00Z and 2199-12-31T23:59:59Z"),
+        (_settings("cron(0 12 * * ? *)", start_date=1e12), "StartDate"),
+        (_settings("rate(1 minute)", end_date=1e20), "EndDate"),
+        (_settings("rate(1 minute)", start_date=-1.0), "StartDate"),
+        (_settings("at(9999-12-31T23:59:59)"), "the year must be 1970-2199"),
     ]  # fmt: skip
     for settings, says in cases:
         with pytest.raises(ValidationError, match=says):
             await node.service.create("default", "bad", settings)
+        with pytest.raises(ResourceNotFoundError):  # nothing was stored
+            node.service.get("default", "bad")
+    await node.service.create("default", "good", _settings("rate(1 minute)"))
+    for settings, says in cases:  # nor is an update
+        with pytest.raises(ValidationError, match=says):
+            await node.service.update("default", "good", settings)
+    assert node.service.get("default", "good").settings == _settings("rate(1 minute)")
     await node.close()
+
+
+async def test_a_stored_schedule_that_cannot_be_armed_is_skipped_not_fatal(
+    engine: AsyncEngine,
+) -> None:
+    """One written by a version whose checks were looser (a StartDate past year 9999 was
+    taken, and its first tick overflowed a date): the node still starts and runs the
+    others."""
+    clock, targets = ManualClock(T0), Targets()
+    repo = ScheduleRepository(engine)
+    broken = ScheduleConfig(
+        group="default",
+        name="broken",
+        settings=_settings("cron(0 12 * * ? *)", start_date=253_402_318_799.0),
+        created=T0,
+        modified=T0,
+    )
+    node = await _node(engine, clock, targets)
+    await node.service.create("default", "fine", _settings("rate(1 minute)"))
+    await node.close()
+    await repo.put(broken)
+    node = await _node(engine, clock, targets)  # load() does not raise
+    assert node.service.get("default", "broken") == broken  # kept and shown, not run
+    await _run(node, clock, 60)
+    assert len(targets.calls) == 2  # "fine" fired at creation and a minute later
+    await node.close()
+    # Nor does arming that fails otherwise (its row of the store unreadable, say).
+    node = Node(engine, clock, targets)
+    node.timer = Timer(fired=_Unreadable(TimerRepository(engine)), clock=clock, random=_Zero())
+    node.service = ScheduleService(
+        repo=repo,
+        timer=node.timer,
+        delivery=node.delivery,
+        clock=clock,
+        region=REGION,
+        account_id=ACCOUNT,
+    )
+    await node.service.load()
+    await _run(node, clock, 60)
+    assert len(targets.calls) == 3
+    await node.close()
+
+
+class _Unreadable:
+    """A FiredLog whose row of the schedule "broken" cannot be read."""
+
+    def __init__(self, repo: TimerRepository) -> None:
+        self._repo = repo
+
+    async def last_fired(self, key: str) -> float | None:
+        if key.endswith("/broken"):
+            raise OSError("disk I/O error")
+        return await self._repo.last_fired(key)
+
+    async def record(self, key: str, tick: float) -> bool:
+        return await self._repo.record(key, tick)
+
+    async def forget(self, key: str) -> None:
+        await self._repo.forget(key)
 
 
 async def test_a_failed_delivery_is_retried_then_dead_lettered(engine: AsyncEngine) -> None:

@@ -83,3 +83,19 @@ def test_a_malformed_target_fails_the_request(target: Target, message: str) -> N
 def test_predefined_placeholders_need_no_path() -> None:
     template = '"<aws.events.rule-arn> <aws.events.event.json>"'
     assert split(Target(id="t", arn=Q, input_transformer=InputTransformer(template=template)))[0]
+
+
+def test_targets_of_another_partition_fail_alone() -> None:
+    """Delivery finds a queue or topic by its name: ``arn:aws-cn:sqs:...:q`` would reach this
+    endpoint's ``q`` while the gate authorized ``sqs:SendMessage`` on another ARN."""
+    other = Q.replace("arn:aws:", "arn:aws-cn:")
+    accepted, failed = split(
+        Target(id="a", arn=other),
+        Target(id="b", arn=FN.replace("arn:aws:", "arn:aws-x:")),
+        Target(id="c", arn=Q, dead_letter_arn=other),
+        Target(id="d", arn=Q, dead_letter_arn=Q),
+    )
+    assert accepted == ["d"]
+    assert [i for i, _ in failed] == ["a", "b", "c"]
+    assert "this endpoint serves partition aws" in failed[0][1]
+    assert "dead-letter queue" in failed[2][1] and "(aws, us-east-1, 000000000000)" in failed[2][1]

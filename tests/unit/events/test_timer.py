@@ -1,7 +1,8 @@
 """The one timer over a real (temporary SQLite) store and a manual clock: a tick fires at
-most once, across restarts and crashes too; ticks missed while down are not replayed, but a
-one-time schedule whose time passed is; stalls skip instead of bursting; flexible windows
-and bounds. A "restart" is a new Timer over the same store."""
+most once, across restarts and crashes too, and on one node of several sharing the store;
+ticks missed while down are not replayed, but a one-time schedule whose time passed is;
+stalls skip instead of bursting; one key's failing store write does not stop the others;
+flexible windows and bounds. A "restart" is a new Timer over the same store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from nimbus.events.schedule_expression import parse_schedule
+from nimbus.events.schedule_expression import LAST_EPOCH_S, parse_schedule
 from nimbus.events.timer import LATE_S, Firing, Timer, TimerSpec, arm, decide
 from nimbus.store.database import open_engine
 from nimbus.store.timers import TimerRepository
@@ -106,7 +107,8 @@ async def test_an_at_fires_once_when_due_and_is_final(engine: AsyncEngine) -> No
     await _run(timer, clock, 60)
     assert calls.ticks == [90]
     assert calls.fired[0].final
-    assert timer.due_at("k") is None
+    await _run(timer, clock, 3600)
+    assert calls.ticks == [90]
 
 
 async def test_no_tick_fires_twice_across_a_restart(engine: AsyncEngine) -> None:
@@ -204,13 +206,16 @@ async def test_a_stall_skips_overdue_ticks_instead_of_bursting(engine: AsyncEngi
 async def test_a_flexible_window_fires_within_it(engine: AsyncEngine) -> None:
     clock = ManualClock(T0)
     timer, calls = _timer(engine, clock, random=0.5), Recorder()
-    await timer.register("k", _rate(60, window_s=600.0), calls)
-    assert timer.due_at("k") == T0 + 300
+    await timer.register("k", _rate(60, window_s=600.0), calls)  # fires at T0 + 300
     await _run(timer, clock, 299)
     assert calls.fired == []
     await _run(timer, clock, 1)
     assert calls.ticks == [0]  # the nominal tick is what is written down
-    assert timer.due_at("k") == T0 + 3600 + 300
+    clock.advance(3599)  # the next one: its window's draw puts it at T0 + 3600 + 300
+    await timer.tick()
+    assert calls.ticks == [0]
+    await _run(timer, clock, 1)
+    assert calls.ticks == [0, 3600]
 
 
 async def test_bounds_and_the_final_tick(engine: AsyncEngine) -> None:
@@ -270,6 +275,66 @@ async def test_a_callback_may_unregister_its_own_timer(engine: AsyncEngine) -> N
     assert fired == [T0]
 
 
+class FlakyLog:
+    """A FiredLog over the real store whose writes for ``failing`` keys raise."""
+
+    def __init__(self, repo: TimerRepository) -> None:
+        self.repo = repo
+        self.failing: set[str] = set()
+
+    async def last_fired(self, key: str) -> float | None:
+        return await self.repo.last_fired(key)
+
+    async def record(self, key: str, tick: float) -> bool:
+        if key in self.failing:
+            raise OSError("database is locked")
+        return await self.repo.record(key, tick)
+
+    async def forget(self, key: str) -> None:
+        await self.repo.forget(key)
+
+
+async def test_a_failing_write_for_one_key_neither_stops_the_others_nor_loses_its_tick(
+    engine: AsyncEngine,
+) -> None:
+    clock = ManualClock(T0)
+    fired = FlakyLog(TimerRepository(engine))
+    timer = Timer(fired=fired, clock=clock, random=Fixed())
+    calls = Recorder()
+    # Registered in this order, so "a"'s write fails before "b" and "c" are taken.
+    for key in ("a", "b", "c"):
+        await timer.register(key, _rate(), calls)
+    fired.failing = {"a"}
+    await timer.tick()
+    assert sorted(f.key for f in calls.fired) == ["b", "c"]
+    fired.failing = set()
+    await _run(timer, clock, 1)  # the store is back: "a"'s tick fires, a second late
+    assert sorted(f.key for f in calls.fired) == ["a", "b", "c"]
+    assert [f.tick for f in calls.fired if f.key == "a"] == [T0]
+
+
+async def test_of_two_nodes_on_one_store_only_one_fires_each_tick(engine: AsyncEngine) -> None:
+    clock = ManualClock(T0)
+    one, two = _timer(engine, clock), _timer(engine, clock)
+    calls = Recorder()
+    await one.register("k", _rate(), calls)
+    await two.register("k", _rate(), calls)
+    for _ in range(180):
+        await one.tick()
+        await two.tick()
+        clock.advance(1)
+    assert calls.ticks == [0, 60, 120]  # each once, though both nodes have the timer armed
+
+
+async def test_recording_a_tick_is_a_compare_and_set(engine: AsyncEngine) -> None:
+    repo = TimerRepository(engine)
+    assert await repo.record("k", T0) is True  # the first row
+    assert await repo.record("k", T0) is False  # the same tick again: another node's
+    assert await repo.record("k", T0 - 60) is False  # never backwards
+    assert await repo.record("k", T0 + 60) is True
+    assert await repo.last_fired("k") == T0 + 60
+
+
 def test_arm_and_decide_are_pure() -> None:
     spec = _rate()
     assert arm(spec, last_fired=None, now=T0) == T0
@@ -281,3 +346,12 @@ def test_arm_and_decide_are_pure() -> None:
     at = _at(0)
     assert decide(at, fire_at=T0, now=T0 + 86400) == "fire"
     assert arm(at, last_fired=T0, now=T0 + 5) is None
+
+
+def test_no_tick_falls_after_2199() -> None:
+    """The last tick a schedule can have is the last before 2200 (a rate's next one after it
+    is no tick, and the one before is final), as a cron's year field ends there."""
+    start = LAST_EPOCH_S - 86_400
+    spec = TimerSpec(schedule=parse_schedule("rate(2 days)"), not_before=start, anchor=start)
+    assert arm(spec, last_fired=None, now=start) == start
+    assert arm(spec, last_fired=start, now=start + 1) is None

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from nimbus.frontend.auth_gate import protocol_of
+from nimbus.frontend.eventbridge_wire import Members, bus_member
 from nimbus.frontend.implied_access import implied_checks
 from nimbus.frontend.operations import ANY, OperationRequest, resolve
 from nimbus.model.arn import Arns
@@ -93,3 +94,31 @@ def test_errors_of_eventbridge_requests_are_json_1_1() -> None:
     assert protocol_of("POST", "/", [(b"x-amz-target", b"AWSEvents.PutRule")]) == "json-1.1"
     assert protocol_of("POST", "/", [(b"x-amz-target", b"AmazonSQS.SendMessage")]) == "sqs-json"
     assert protocol_of("POST", "/", []) == "query"
+
+
+@pytest.mark.parametrize(
+    "bus",
+    [
+        "orders",
+        "a/b",  # the wire's pattern takes "/" (partner buses): so must the gate
+        "aws.partner/saas.com/123/x",
+        "x" * 300,  # longer than a name, in an ARN (1600 in all)
+        "a b",
+        "a:b",
+        "é",
+        "a\nb",
+    ],
+)
+def test_the_gate_names_every_bus_the_wire_accepts(bus: str) -> None:
+    """Whatever bus the handler would act on, the gate authorized on that bus's ARN, never
+    on ``*`` (where no Deny on a bus or rule applies)."""
+    for value in (bus, f"{BASE}:event-bus/{bus}"):
+        members = Members({"Name": "r", "EventBusName": value})
+        bus_member(members)
+        accepted = not members.errors
+        _, resource = op("DescribeRule", {"Name": "r", "EventBusName": value})
+        assert (resource != ANY) == accepted, value
+        if accepted:
+            assert resource == f"{BASE}:rule/{bus}/r"
+            _, bus_resource = op("DescribeEventBus", {"Name": value})
+            assert bus_resource == f"{BASE}:event-bus/{bus}"

@@ -79,3 +79,56 @@ def test_malformed_values_are_left_to_the_handler() -> None:
     assert delivery_action("arn:aws:events:us-east-1:000000000000:event-bus/default") == (
         "events:PutEvents"
     )
+
+
+def test_a_schedule_passes_its_role_and_needs_what_the_role_would_do() -> None:
+    """Nimbus delivers a schedule's ticks as itself, not as Target.RoleArn: whoever creates
+    or updates one must be allowed to pass the role to Scheduler and to do what it would."""
+    dlq = "arn:aws:sqs:us-east-1:000000000000:dlq"
+    for name in ("CreateSchedule", "UpdateSchedule"):
+        checks = implied_checks(
+            op("scheduler", name),
+            {"Target": {"Arn": FN, "RoleArn": ROLE, "DeadLetterConfig": {"Arn": dlq}}},
+        )
+        assert checks == (
+            Check(
+                action="iam:PassRole",
+                resource=ROLE,
+                context={"iam:PassedToService": "scheduler.amazonaws.com"},
+            ),
+            Check(action="lambda:InvokeFunction", resource=FN),
+            Check(action="sqs:SendMessage", resource=dlq),
+        )
+    queue = implied_checks(
+        op("scheduler", "CreateSchedule"), {"Target": {"Arn": QUEUE, "RoleArn": ROLE}}
+    )
+    assert [(c.action, c.resource) for c in queue][1:] == [("sqs:SendMessage", QUEUE)]
+    topic = implied_checks(op("scheduler", "CreateSchedule"), {"Target": {"Arn": TOPIC}})
+    assert topic == (Check(action="sns:Publish", resource=TOPIC),)
+    assert implied_checks(op("scheduler", "GetSchedule"), {"Target": {"Arn": FN}}) == ()
+    assert implied_checks(op("scheduler", "CreateSchedule"), {"Target": "x"}) == ()
+
+
+def test_every_arn_is_checked_in_the_one_partition_delivery_reaches() -> None:
+    """Delivery finds a queue by its name, so ``arn:aws-x:sqs:...:q`` reaches the queue
+    ``arn:aws:sqs:...:q``: the check is on that ARN, where a Deny on it applies."""
+    spelled = QUEUE.replace("arn:aws:", "arn:aws-x:")
+    role = ROLE.replace("arn:aws:", "arn:aws-cn:")
+    schedule = implied_checks(
+        op("scheduler", "CreateSchedule"),
+        {"Target": {"Arn": spelled, "RoleArn": role, "DeadLetterConfig": {"Arn": spelled}}},
+    )
+    assert [c.resource for c in schedule] == [ROLE, QUEUE, QUEUE]
+    targets = implied_checks(
+        op("events", "PutTargets"),
+        {
+            "Rule": "r",
+            "Targets": [{"Id": "a", "Arn": spelled, "DeadLetterConfig": {"Arn": spelled}}],
+        },
+    )
+    assert [c.resource for c in targets] == [QUEUE, QUEUE]
+    lam = implied_checks(
+        op("lambda", "CreateFunction"),
+        {"Role": role, "DeadLetterConfig": {"TargetArn": TOPIC.replace(":aws:", "::")}},
+    )
+    assert [c.resource for c in lam] == [ROLE, TOPIC]
