@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from nimbus.frontend.app import Apis
+from nimbus.frontend.eventbridge_actions import EVENTS_OPERATIONS
 from nimbus.testing import fuzz
 from nimbus.testing.fuzz import RouteCase
 from nimbus.testing.server import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, REGION
@@ -52,6 +53,7 @@ SQS = SESSION.get_service_model("sqs")
 SNS = SESSION.get_service_model("sns")
 APIGW = SESSION.get_service_model("apigatewayv2")
 SCHEDULER = SESSION.get_service_model("scheduler")
+EVENTS = SESSION.get_service_model("events")
 # Examples per Lambda route (~45 routes) and per SQS and SNS operation (~65, all on POST /);
 # NIMBUS_FUZZ_SCALE multiplies both for a longer hunt than CI's.
 SCALE = float(os.environ.get("NIMBUS_FUZZ_SCALE", "1"))
@@ -435,6 +437,35 @@ def test_sqs_json_protocol_answers_bad_input_with_aws_errors(
 ) -> None:
     known = _resources(target)
     run(target, sqs_requests(operation, known), QUEUE_EXAMPLES, "sqs-json")
+
+
+def events_requests(operation: str, known: fuzz.Known) -> st.SearchStrategy[FuzzRequest]:
+    """EventBridge's JSON 1.1 protocol, as SQS's (X-Amz-Target, a JSON body), signed for
+    ``events``."""
+    shape = EVENTS.operation_model(operation).input_shape
+    return st.builds(
+        lambda h, t, b: FuzzRequest(
+            "POST",
+            "/",
+            {**h, "X-Amz-Target": t, "Content-Type": "application/x-amz-json-1.1"},
+            b,
+            "events",
+        ),
+        gate_junk(fuzz.headers({}, known)),
+        st.sampled_from(
+            [f"AWSEvents.{operation}"] * 9 + [f"AWSEvents.{operation.lower()}", "AWSEvents."]
+        ),
+        fuzz.body(shape, known, fuzz.body_members(shape)),
+    )
+
+
+@pytest.mark.parametrize("operation", sorted(EVENTS_OPERATIONS))
+def test_eventbridge_json_protocol_answers_bad_input_with_aws_errors(
+    target: Target, operation: str
+) -> None:
+    # The same wire shape as SQS's JSON protocol (``__type`` and ``message``): one oracle.
+    known = _resources(target)
+    run(target, events_requests(operation, known), QUEUE_EXAMPLES, "sqs-json")
 
 
 def _form(action: str, shape: Any, value: dict[str, Any]) -> bytes:
