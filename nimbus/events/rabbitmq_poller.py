@@ -7,8 +7,6 @@ deleted.
 
 from __future__ import annotations
 
-import asyncio
-
 from nimbus.clock import Clock
 from nimbus.dataplane.ports import InvokerPort
 from nimbus.errors import InvalidParameterValueError
@@ -17,7 +15,7 @@ from nimbus.events import rabbitmq_status as status
 from nimbus.events.rabbitmq_brokers import BrokerDirectory, SourceFailure
 from nimbus.events.rabbitmq_connection import quiet_retried_connects
 from nimbus.events.rabbitmq_consumer import ConsumerTuning, RabbitConsumer
-from nimbus.events.stoppable import close_gracefully
+from nimbus.events.stoppable import Workers
 from nimbus.model.arn import FunctionRef
 from nimbus.model.event_source_mapping import (
     EventSourceMapping,
@@ -48,8 +46,7 @@ class RabbitMqPollers:
         self._region = region
         self._account = account
         self._tuning = tuning or ConsumerTuning()
-        self._running: dict[str, RabbitConsumer] = {}
-        self._stopping: set[RabbitConsumer] = set()
+        self._consumers: Workers[RabbitConsumer] = Workers()
         self._last: dict[str, status.ConsumerState] = {}
         self._closed = False
 
@@ -101,7 +98,7 @@ class RabbitMqPollers:
         previous = self._last.get(mapping.uuid)
         if previous is not None:  # what it last reported stands until the new one knows more
             consumer.state = status.resumed(previous)
-        self._running[mapping.uuid] = consumer
+        self._consumers.add(mapping.uuid, consumer)
         quiet_retried_connects()
         consumer.start()
 
@@ -111,7 +108,7 @@ class RabbitMqPollers:
         self._last.pop(uuid, None)
 
     def status(self, uuid: str) -> MappingStatus:
-        consumer = self._running.get(uuid)
+        consumer = self._consumers.get(uuid)
         state = consumer.state if consumer is not None else self._last.get(uuid)
         if state is None:
             return MappingStatus(
@@ -123,28 +120,21 @@ class RabbitMqPollers:
         )
 
     def consumer(self, uuid: str) -> RabbitConsumer | None:
-        return self._running.get(uuid)
+        return self._consumers.get(uuid)
 
     async def close(self) -> None:
         """Stop every consumer, let the batches being invoked finish and be acked for up to
         ``close_grace_s``, then cancel what is left: a graceful restart redelivers no batch
         that succeeded (as the SQS pollers do)."""
         self._closed = True
-        consumers = [*self._running.values(), *self._stopping]
-        self._running.clear()
-        await close_gracefully(consumers, self._tuning.close_grace_s)
+        await self._consumers.close(self._tuning.close_grace_s)
 
     def _stop(self, uuid: str) -> None:
-        consumer = self._running.pop(uuid, None)
-        if consumer is None:
-            return
-        consumer.stop()
-        self._stopping.add(consumer)
-
-        def done(_task: asyncio.Future[None]) -> None:
-            self._stopping.discard(consumer)
-            if uuid not in self._running and uuid in self._last:
+        def settled(consumer: RabbitConsumer) -> None:
+            # What it reported last stands until a new consumer of the mapping knows more.
+            if uuid not in self._consumers and uuid in self._last:
                 self._last[uuid] = consumer.state
 
-        self._last[uuid] = consumer.state
-        asyncio.ensure_future(consumer.stopped()).add_done_callback(done)
+        consumer = self._consumers.stop(uuid, when_stopped=settled)
+        if consumer is not None:
+            self._last[uuid] = consumer.state

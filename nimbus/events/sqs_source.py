@@ -3,14 +3,12 @@ mapping against its queue, and a ``sqs_poller.MappingPoller`` for each enabled m
 
 from __future__ import annotations
 
-import asyncio
-
 from nimbus.clock import Clock
 from nimbus.dataplane.ports import InvokerPort
 from nimbus.errors import InvalidParameterValueError, QueueDoesNotExistError
 from nimbus.events import mapping_rules as rules
 from nimbus.events.sqs_poller import MappingPoller, PollerTuning, QueuePort
-from nimbus.events.stoppable import close_gracefully
+from nimbus.events.stoppable import Workers
 from nimbus.model.arn import FunctionRef
 from nimbus.model.event_source_mapping import EventSourceMapping, MappingChanges, MappingSettings
 from nimbus.model.function import FunctionConfig
@@ -34,8 +32,7 @@ class SqsPollers:
         self._clock = clock
         self._region = region
         self._tuning = tuning or PollerTuning()
-        self._running: dict[str, MappingPoller] = {}
-        self._stopping: set[MappingPoller] = set()
+        self._pollers: Workers[MappingPoller] = Workers()
         self._closed = False
 
     # How AWS's conflict message (ResourceConflictException) names an SQS source.
@@ -92,20 +89,14 @@ class SqsPollers:
             region=self._region,
             tuning=self._tuning,
         )
-        self._running[mapping.uuid] = poller
+        self._pollers.add(mapping.uuid, poller)
         poller.start()
 
     def remove(self, uuid: str) -> None:
-        poller = self._running.pop(uuid, None)
-        if poller is None:
-            return
-        poller.stop()
-        self._stopping.add(poller)
-        task = asyncio.ensure_future(poller.stopped())
-        task.add_done_callback(lambda _t: self._stopping.discard(poller))
+        self._pollers.stop(uuid)
 
     def poller(self, uuid: str) -> MappingPoller | None:
-        return self._running.get(uuid)
+        return self._pollers.get(uuid)
 
     async def close(self) -> None:
         """Stop every poller, let the batches being invoked finish and be settled (a
@@ -113,9 +104,7 @@ class SqsPollers:
         restart delivers no message twice, and only batches cut short come back after their
         visibility timeout."""
         self._closed = True
-        pollers = [*self._running.values(), *self._stopping]
-        self._running.clear()
-        await close_gracefully(pollers, self._tuning.close_grace_s)
+        await self._pollers.close(self._tuning.close_grace_s)
 
     def _queue_name(self, source_arn: str) -> str:
         try:

@@ -1,13 +1,14 @@
 """Stopping the event source mappings' pollers (SQS and RabbitMQ): a pause a stop cuts short
 (their back-off must not hold a disable, a delete or the node's shutdown for up to a minute),
-and the graceful close both sources share."""
+the bookkeeping of each source's running and stopping workers, and the graceful close both
+sources share."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from nimbus.clock import Clock
 
@@ -47,3 +48,46 @@ async def pause(clock: Clock, seconds: float, stopping: asyncio.Event) -> None:
     finally:
         stop.cancel()
         sleep.cancel()
+
+
+W = TypeVar("W", bound=Stoppable)
+
+
+class Workers(Generic[W]):
+    """One source's workers by mapping UUID: those running, and those stopped but still
+    settling the batch they were invoking (which ``close`` waits for too)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, W] = {}
+        self._stopping: set[W] = set()
+
+    def get(self, uuid: str) -> W | None:
+        return self._running.get(uuid)
+
+    def __contains__(self, uuid: str) -> bool:
+        return uuid in self._running
+
+    def add(self, uuid: str, worker: W) -> None:
+        self._running[uuid] = worker
+
+    def stop(self, uuid: str, *, when_stopped: Callable[[W], None] | None = None) -> W | None:
+        """Stop the mapping's worker, if it has one (returned); ``when_stopped`` is told
+        once its last batch is settled."""
+        worker = self._running.pop(uuid, None)
+        if worker is None:
+            return None
+        worker.stop()
+        self._stopping.add(worker)
+
+        def done(_task: asyncio.Future[None]) -> None:
+            self._stopping.discard(worker)
+            if when_stopped is not None:
+                when_stopped(worker)
+
+        asyncio.ensure_future(worker.stopped()).add_done_callback(done)
+        return worker
+
+    async def close(self, grace_s: float) -> None:
+        workers = [*self._running.values(), *self._stopping]
+        self._running.clear()
+        await close_gracefully(workers, grace_s)
