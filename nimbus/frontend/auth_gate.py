@@ -85,6 +85,15 @@ MAX_BODY: Final = operations.MAX_CODE_REQUEST
 _SIGNED_QUERY: Final = b"X-Amz-Signature="
 
 
+def transport_keys(source_ip: str | None, *, https: bool) -> dict[str, object]:
+    """The global condition keys every request carries, whichever door it came in by (the
+    gate, a function URL): ``aws:SourceIp`` and ``aws:SecureTransport``."""
+    keys: dict[str, object] = {"aws:SecureTransport": https}
+    if source_ip:
+        keys["aws:SourceIp"] = source_ip
+    return keys
+
+
 class Authenticate(Protocol):
     """``auth.authenticator.Authenticator``: ``identify`` before the body is read (the key,
     scope and time), ``verify`` the signature over it."""
@@ -304,11 +313,11 @@ class AuthGate:
             if (operation.service, operation.name) in SELF_AUTHORIZED:
                 return
             raise unknown_operation(operation)
-        context: dict[str, object] = dict(operation.context)
         client = scope.get("client")
-        if client:
-            context["aws:SourceIp"] = client[0]
-        context["aws:SecureTransport"] = scope.get("scheme") == "https"
+        context: dict[str, object] = {
+            **operation.context,
+            **transport_keys(client[0] if client else None, https=scope.get("scheme") == "https"),
+        }
         decision = await self._authorizer.decide(
             principal, operation.action, operation.resource, context
         )

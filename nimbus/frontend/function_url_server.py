@@ -34,7 +34,7 @@ from nimbus.control.function_url_rules import cors_config
 from nimbus.control.function_urls import FunctionUrlService, UrlConfig
 from nimbus.dataplane.streaming import error_code_of
 from nimbus.errors import NimbusError
-from nimbus.frontend.auth_gate import Authenticate, Decide
+from nimbus.frontend.auth_gate import Authenticate, Decide, transport_keys
 from nimbus.frontend.function_url_stream import failed, refused, stream_reply
 from nimbus.frontend.http_endpoints import Reply
 from nimbus.frontend.ports import Invocations, StreamInvocations
@@ -127,10 +127,7 @@ class FunctionUrlServer:
         arn = self._arns.function(config.function, config.qualifier or None)
         # The global keys the gate sets for every API request, so a policy's SourceIp or
         # SecureTransport condition means the same on a URL.
-        common = {
-            "aws:SourceIp": request.source_ip,
-            "aws:SecureTransport": request.scheme == "https",
-        }
+        common = transport_keys(request.source_ip, https=request.scheme == "https")
         checks = (
             ("lambda:InvokeFunctionUrl", {"lambda:FunctionUrlAuthType": config.auth_type}),
             ("lambda:InvokeFunction", {"lambda:InvokedViaFunctionUrl": True}),
